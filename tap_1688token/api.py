@@ -1,0 +1,270 @@
+"""HTTP access to a New-API-style gateway: auth headers, the JSON envelope, retries.
+
+Every request of every stream goes through `ApiClient.get_data`, so the retry policy
+lives here and nowhere else. Messages raised from here are one line, safe to show a
+user, and never contain the token (it only ever travels in a header).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from tap_1688token import __version__
+
+LOGGER = logging.getLogger("tap-1688token")
+
+# New API answers auth problems as HTTP 200 `success: false` with these phrases
+# (middleware/auth.go); one-api and forks use English ones.
+_AUTH_PHRASES = ("无权进行此操作", "access token", "new-api-user", "unauthorized", "未登录", "封禁")
+_PERMISSION_PHRASES = ("权限不足", "permission", "forbidden", "not allowed")
+
+
+class GatewayError(Exception):
+    """A failure the user must act on; the message is one line and names what to fix."""
+
+
+class AuthError(GatewayError):
+    """The server refused our credentials."""
+
+
+class PermissionRefused(GatewayError):
+    """The credentials are valid but this endpoint is not open to them (admin only)."""
+
+
+class TransientError(Exception):
+    """A failed attempt worth retrying (never leaves this module's retry loop)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying, by kind of failure."""
+
+    #: tries for 5xx, timeouts, dropped connections and unreadable bodies
+    max_attempts: int = 6
+    #: tries for a 200 `success: false` that is not an auth failure
+    refused_attempts: int = 3
+    #: seconds a run may spend waiting out 429s on one request before it fails
+    rate_limit_wait: float = 600.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential back-off with jitter: attempt 1 waits ~base, doubling up to the cap."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
+
+
+class Pacer:
+    """Spaces request starts so all threads together stay under a per-minute budget."""
+
+    def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic):
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self._clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Book the next slot and return how long the caller must wait for it."""
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+            return slot - now
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    return None
+
+
+def _server_message(body: Any) -> str:
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error") or ""
+        if isinstance(message, dict):
+            message = message.get("message", "")
+        return " ".join(str(message).split())[:300]
+    return ""
+
+
+def _snippet(response: requests.Response) -> str:
+    text = response.content[:200].decode("utf-8", "replace")
+    return " ".join(text.split())
+
+
+class ApiClient:
+    """A requests session bound to one gateway account."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        user_id: int | None = None,
+        timeout: float = 60.0,
+        policy: RetryPolicy | None = None,
+        max_requests_per_minute: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self.pacer = Pacer(max_requests_per_minute)
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"tap-1688token/{__version__}",
+            }
+        )
+        if user_id is not None:
+            self.session.headers["New-Api-User"] = str(user_id)
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get_data(self, path: str, params: Mapping[str, Any]) -> Any:
+        """GET `path` and return the envelope's `data`, retrying as the policy allows."""
+        url = self.base_url + path
+        failures = refusals = limits = 0
+        limited_for = 0.0
+        while True:
+            try:
+                return self._attempt(url, params)
+            except _RateLimited as limited:
+                limits += 1
+                # New API's limiter sends a bare 429: back off until its window slides.
+                wait = limited.retry_after or self.policy.backoff(limits)
+                if limited_for + wait > self.policy.rate_limit_wait:
+                    msg = (
+                        f"{url}: still rate limited (HTTP 429) after waiting "
+                        f"{limited_for:.0f} s; raise max_rate_limit_wait_seconds or set "
+                        "max_requests_per_minute below the server's limit"
+                    )
+                    raise GatewayError(msg) from None
+                limited_for += wait
+                LOGGER.warning("%s: rate limited (HTTP 429), waiting %.1f s", url, wait)
+                self.sleep(wait)
+            except _Refused as refused:
+                refusals += 1
+                if refusals >= self.policy.refused_attempts:
+                    msg = f'{url}: the server refused the request: "{refused}"'
+                    raise GatewayError(msg) from None
+                wait = self.policy.backoff(refusals)
+                LOGGER.warning(
+                    '%s: server said "%s" (try %d of %d), retrying in %.1f s',
+                    url,
+                    refused,
+                    refusals,
+                    self.policy.refused_attempts,
+                    wait,
+                )
+                self.sleep(wait)
+            except TransientError as problem:
+                failures += 1
+                if failures >= self.policy.max_attempts:
+                    msg = f"{url}: {problem} (gave up after {failures} tries)"
+                    raise GatewayError(msg) from None
+                wait = self.policy.backoff(failures)
+                LOGGER.warning(
+                    "%s: %s (try %d of %d), retrying in %.1f s",
+                    url,
+                    problem,
+                    failures,
+                    self.policy.max_attempts,
+                    wait,
+                )
+                self.sleep(wait)
+
+    def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
+        pause = self.pacer.reserve()
+        if pause > 0:
+            self.sleep(pause)
+        with self._count_lock:
+            self.request_count += 1
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.Timeout:
+            msg = f"no answer within {self.timeout:g} s (request_timeout_seconds)"
+            raise TransientError(msg) from None
+        except requests.RequestException as exc:
+            # The exception text can be long and nested; its class says enough.
+            msg = f"connection failed ({type(exc).__name__})"
+            raise TransientError(msg) from None
+        return self._interpret(response)
+
+    def _interpret(self, response: requests.Response) -> Any:
+        status = response.status_code
+        body: Any = None
+        try:
+            body = json.loads(response.content) if response.content else None
+        except ValueError:
+            body = None
+        message = _server_message(body)
+
+        if status == 429:
+            raise _RateLimited(_retry_after(response))
+        if status in (401, 403):
+            raise _auth_error(message or f"HTTP {status}", status)
+        if status >= 500:
+            msg = f"HTTP {status} from the server: {message or _snippet(response)!r}"
+            raise TransientError(msg)
+        if status == 404:
+            msg = (
+                f"HTTP 404 for {response.request.path_url.split('?')[0]}: "
+                "is base_url a New-API-style gateway?"
+            )
+            raise GatewayError(msg)
+        if status >= 400:
+            msg = f"HTTP {status} from the server: {message or _snippet(response)!r}"
+            raise GatewayError(msg)
+        if not isinstance(body, dict):
+            msg = f"unreadable response body (HTTP {status}): {_snippet(response)!r}"
+            raise TransientError(msg)
+        if body.get("success") is False:
+            lowered = message.lower()
+            if any(phrase in lowered for phrase in _PERMISSION_PHRASES):
+                raise PermissionRefused(message)
+            if any(phrase in lowered for phrase in _AUTH_PHRASES):
+                raise _auth_error(message, status)
+            raise _Refused(message or "success: false without a message")
+        if "data" not in body:
+            msg = f"response without `data` (HTTP {status}): {_snippet(response)!r}"
+            raise TransientError(msg)
+        return body["data"]
+
+
+def _auth_error(message: str, status: int) -> AuthError:
+    setting = "user_id" if "new-api-user" in message.lower() else "api_key"
+    hint = (
+        "set user_id to the numeric id of the token's user"
+        if setting == "user_id"
+        else "check api_key (on New API: the system access token, plus user_id)"
+    )
+    return AuthError(f'authentication failed (HTTP {status}): "{message}"; {hint}')
+
+
+class _RateLimited(Exception):
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__("rate limited")
+        self.retry_after = retry_after
+
+
+class _Refused(Exception):
+    """HTTP 200 with `success: false` that is not about credentials."""

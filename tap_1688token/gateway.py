@@ -1,0 +1,118 @@
+"""One run against one gateway: its fixed time bound, its timestamp unit, its pages."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from tap_1688token import timeunit
+from tap_1688token.api import ApiClient, GatewayError, RetryPolicy
+from tap_1688token.records import unix_seconds
+from tap_1688token.settings import Settings
+from tap_1688token.windows import Page, Window
+
+LOGGER = logging.getLogger("tap-1688token")
+
+LOG_PATH = "/api/log/self"
+
+
+class Gateway:
+    """Shared by every stream of a run, so all agree on the bound and the unit."""
+
+    def __init__(self, settings: Settings, *, now: float | None = None) -> None:
+        self.settings = settings
+        self.client = ApiClient(
+            settings.base_url,
+            settings.api_key,
+            user_id=settings.user_id,
+            timeout=settings.request_timeout,
+            policy=RetryPolicy(
+                max_attempts=settings.max_retries + 1,
+                rate_limit_wait=settings.max_rate_limit_wait,
+            ),
+            max_requests_per_minute=settings.max_requests_per_minute,
+        )
+        # Fixed once, so logs written during the run cannot shift any page.
+        settled = int(now if now is not None else time.time()) - settings.min_age_seconds
+        self.upper = min(settings.end, settled) if settings.end is not None else settled
+        self._unit: str | None = None
+        self._unit_lock = threading.Lock()
+
+    @property
+    def unit(self) -> str:
+        """The wire unit of time bounds, detected (and checked) once per run."""
+        with self._unit_lock:
+            if self._unit is None:
+                self._unit = self._resolve_unit()
+            return self._unit
+
+    def _resolve_unit(self) -> str:
+        configured = self.settings.timestamp_unit
+        detected = timeunit.detect(self._probe, self.upper)
+        if detected is None:
+            LOGGER.info("No logs up to the upper bound yet; timestamp unit left at %s.", configured)
+            return timeunit.SECONDS if configured == "auto" else configured
+        if configured not in ("auto", detected):
+            msg = (
+                f"timestamp_unit: set to {configured!r}, but the server reads "
+                f"start_timestamp/end_timestamp in {detected!r}; set it to {detected!r} or auto"
+            )
+            raise GatewayError(msg)
+        LOGGER.info("The server reads start_timestamp/end_timestamp in %s.", detected)
+        return detected
+
+    def _probe(self, start: int, end: int) -> tuple[int, int | None]:
+        params = {"p": 1, "page_size": 1, "type": 0, "start_timestamp": start, "end_timestamp": end}
+        page = parse_log_page(self.client.get_data(LOG_PATH, params))
+        newest = max((unix_seconds(i.get("created_at")) for i in page.items), default=None)
+        return max(page.total, len(page.items)), newest
+
+    def log_page(self, log_type: int, window: Window, page: int, page_size: int) -> Page:
+        unit = self.unit
+        params: dict[str, Any] = {
+            "p": page,
+            "page_size": page_size,
+            "type": log_type,
+            "start_timestamp": timeunit.to_wire(window.start, unit),
+            "end_timestamp": timeunit.to_wire(window.end, unit, end=True),
+        }
+        if self.settings.model_name:
+            params["model_name"] = self.settings.model_name
+        return parse_log_page(self.client.get_data(LOG_PATH, params))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def parse_log_page(data: Any) -> Page:
+    """`data` of /api/log/self: `{items, total, page_size}`; a bare list on some forks."""
+    if isinstance(data, list):
+        items, total, size = data, 0, None
+    elif isinstance(data, dict):
+        items = data.get("items")
+        if items is None:
+            items = data.get("data") or []
+        total, size = data.get("total"), data.get("page_size")
+    elif data is None:
+        items, total, size = [], 0, None
+    else:
+        msg = f"/api/log/self: unexpected `data` of type {type(data).__name__}"
+        raise GatewayError(msg)
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        msg = "/api/log/self: `data.items` is not a list of log objects"
+        raise GatewayError(msg)
+    return Page(items=items, total=_count(total), page_size=_count(size) or None)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float) and value.is_integer():
+        return max(int(value), 0)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return 0

@@ -1,0 +1,185 @@
+"""Turning served log items into records: types, `other`, the time format and `log_key`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from tap_1688token.api import GatewayError
+
+#: fields that identify a log and that servers store once and never rewrite. Not `id`
+#: (a db id, id % 1024, a row position or 0 by server version), not `channel_name` (a
+#: join, blanked for users), not `other` (re-serialized, admin parts removed).
+IDENTITY_FIELDS = (
+    "type",
+    "username",
+    "token_name",
+    "token_id",
+    "model_name",
+    "quota",
+    "prompt_tokens",
+    "completion_tokens",
+    "use_time",
+    "is_stream",
+    "group",
+    "content",
+    "request_id",
+)
+
+INTEGER_FIELDS = frozenset(
+    {
+        "id",
+        "user_id",
+        "type",
+        "quota",
+        "prompt_tokens",
+        "completion_tokens",
+        "use_time",
+        "channel",
+        "token_id",
+        "elapsed_time",
+    }
+)
+STRING_FIELDS = frozenset(
+    {
+        "username",
+        "token_name",
+        "model_name",
+        "content",
+        "channel_name",
+        "group",
+        "ip",
+        "request_id",
+    }
+)
+BOOLEAN_FIELDS = frozenset({"is_stream"})
+KNOWN_FIELDS = (
+    INTEGER_FIELDS | STRING_FIELDS | BOOLEAN_FIELDS | {"created_at", "other", "other_raw"}
+)
+
+# Above this a `created_at` is milliseconds (year 5138 in seconds).
+_MS_THRESHOLD = 100_000_000_000
+
+
+def unix_seconds(value: Any) -> int:
+    """A served `created_at` as Unix seconds; milliseconds are recognized and divided."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or value <= 0:
+        msg = f"the server sent a log whose created_at is not a Unix time: {value!r:.60}"
+        raise GatewayError(msg)
+    return value // 1000 if value >= _MS_THRESHOLD else value
+
+
+def rfc3339(seconds: int) -> str:
+    """The one format `created_at` is emitted in (bookmarks compare as strings)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(seconds))
+
+
+def to_records(items_newest_first: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records of one window, oldest first, each with its `log_key`.
+
+    Servers list newest first (`id` descending), so reversing gives insertion order;
+    the stable sort by second keeps it among logs of the same second, and the ordinal
+    of identical logs follows it, so it is the same on every run.
+    """
+    rows = [(unix_seconds(item.get("created_at")), item) for item in items_newest_first]
+    rows.reverse()
+    rows.sort(key=lambda row: row[0])
+    seen: dict[tuple[int, str], int] = {}
+    records = []
+    for seconds, item in rows:
+        record = normalize(item, seconds)
+        digest = identity_digest(record)
+        ordinal = seen.get((seconds, digest), 0)
+        seen[seconds, digest] = ordinal + 1
+        record["log_key"] = f"{seconds}-{digest}-{ordinal}"
+        records.append(record)
+    return records
+
+
+def identity_digest(record: dict[str, Any]) -> str:
+    # Empty, zero and missing are one value, so a server that starts sending a field
+    # as "" or 0 does not change the keys of logs it already served.
+    values = [record.get(field) or None for field in IDENTITY_FIELDS]
+    canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=10).hexdigest()
+
+
+def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
+    """Typed copy of an item; values that do not fit their type move to `extra`.
+
+    Every known field is present (null when the server did not send it), so each
+    record has the shape of the schema whatever the server's version.
+    """
+    record = dict.fromkeys(KNOWN_FIELDS)
+    record["created_at"] = rfc3339(seconds)
+    extra: dict[str, Any] = {}
+    for field, value in item.items():
+        if field in ("created_at", "log_key", "extra"):
+            continue
+        if field == "other":
+            record["other"], raw = parse_other(value)
+            if raw is not None:
+                record["other_raw"] = raw
+            continue
+        if field not in KNOWN_FIELDS:
+            extra[field] = value
+            continue
+        typed, ok = _coerce(field, value)
+        record[field] = typed
+        if not ok:
+            extra[field] = value
+    record["extra"] = extra or None
+    return record
+
+
+def parse_other(value: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """`other` as an object (New API sends a JSON string); unparsable text is kept raw."""
+    if value is None or isinstance(value, dict):
+        return value, None
+    if not isinstance(value, str):
+        return {"value": value}, None
+    text = value.strip()
+    if text in ("", "null", "{}"):
+        return None, None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None, value
+    if parsed is None:
+        return None, None
+    return (parsed if isinstance(parsed, dict) else {"value": parsed}), None
+
+
+def _coerce(field: str, value: Any) -> tuple[Any, bool]:
+    if value is None:
+        return None, True
+    if field in INTEGER_FIELDS:
+        if isinstance(value, bool):
+            return int(value), True
+        if isinstance(value, int):
+            return value, True
+        if isinstance(value, float) and value.is_integer():
+            return int(value), True
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value), True
+        return None, False
+    if field in BOOLEAN_FIELDS:
+        if isinstance(value, bool):
+            return value, True
+        if value in (0, 1, "0", "1", "true", "false"):
+            return value in (1, "1", "true"), True
+        return None, False
+    if isinstance(value, str):
+        return value, True
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value), True
+    return None, False

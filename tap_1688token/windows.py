@@ -1,0 +1,175 @@
+"""Walking a time range in ascending windows small enough to page through exactly.
+
+Servers page newest first by offset, and some cap `total`. So a range is cut into
+closed windows (whole seconds, both ends inclusive) whose `total` stays under a
+threshold, and each window is read to its end by a short or empty page, never by
+`total` alone. Nothing here does HTTP: it calls a `fetch(window, page, page_size)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tap_1688token.api import GatewayError
+from tap_1688token.records import unix_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Unix seconds `start`..`end`, both inclusive."""
+
+    start: int
+    end: int
+
+    @property
+    def width(self) -> int:
+        return self.end - self.start + 1
+
+    def split(self, parts: int) -> list[Window]:
+        """Cut into `parts` (at most one per second) contiguous windows, oldest first."""
+        parts = max(1, min(parts, self.width))
+        edges = [self.start + (self.width * i) // parts for i in range(parts + 1)]
+        return [Window(edges[i], edges[i + 1] - 1) for i in range(parts)]
+
+    def __str__(self) -> str:
+        return f"[{self.start}, {self.end}]"
+
+
+@dataclass(slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    #: the page size the server says it used, when it says
+    page_size: int | None = None
+
+
+LOGGER = logging.getLogger("tap-1688token")
+
+Fetch = Callable[[Window, int, int], Page]
+
+#: seconds kept before the oldest log found, see `WindowWalker._plan`
+OLDEST_MARGIN = 86_400
+#: a one-second window whose total changes while it is read is read again this often
+MAX_REREADS = 3
+
+
+class WindowWalker:
+    """Yields `(window, items)` for a range, oldest window first, items as served."""
+
+    def __init__(self, fetch: Fetch, *, threshold: int, page_size: int) -> None:
+        self.fetch = fetch
+        self.threshold = threshold
+        self.page_size = page_size
+
+    def walk(self, span: Window) -> Iterator[tuple[Window, list[dict[str, Any]]]]:
+        first: Page | None = self.fetch(span, 1, self.page_size)
+        if not first.items and first.total == 0:
+            return
+        pending = [span]
+        if first.total >= self.threshold:
+            pending = list(reversed(self._plan(span, first)))
+            first = None
+        rereads = 0
+        while pending:
+            window = pending.pop()
+            first = first or self.fetch(window, 1, self.page_size)
+            if first.total >= self.threshold and window.width > 1:
+                parts = window.split(math.ceil(2 * first.total / self.threshold))
+                pending.extend(reversed(parts))
+                first = None
+                continue
+            items = self._read(window, first) if first.items or first.total else []
+            first = None
+            if items is None:
+                # Logs were written into the window while it was read, so offsets moved.
+                # They land at the open end of the span: cut that second off and reread.
+                if window.width > 1:
+                    edge = (
+                        window.end if window.end == span.end else window.start + window.width // 2
+                    )
+                    pending += [Window(edge, window.end), Window(window.start, edge - 1)]
+                    continue
+                rereads += 1
+                if rereads <= MAX_REREADS:
+                    pending.append(window)
+                    continue
+                if window.end == span.end:
+                    LOGGER.info(
+                        "Logs are still arriving at %s: they wait for the next run.", window
+                    )
+                    return
+                msg = (
+                    f"the number of logs in {window} kept changing while it was read; "
+                    "raise min_age_seconds so a run only reads settled history"
+                )
+                raise GatewayError(msg)
+            rereads = 0
+            if items:
+                yield window, items
+
+    def _plan(self, span: Window, first: Page) -> list[Window]:
+        """Cut a large range where its logs are, not across empty years before them."""
+        oldest = self._oldest(span, first.total)
+        start = span.start
+        if oldest is not None:
+            # The last page holds the lowest ids; a margin covers logs whose
+            # created_at runs a little behind their id.
+            start = min(span.end, max(span.start, oldest - OLDEST_MARGIN))
+        trimmed = Window(start, span.end)
+        return trimmed.split(math.ceil(2 * first.total / self.threshold))
+
+    def _oldest(self, span: Window, total: int) -> int | None:
+        """`created_at` of the range's oldest log, read from its last page (one request).
+
+        A page size that does not divide `total` makes the last page short when `total`
+        is a true count; a full last page means `total` is capped, and we learn nothing.
+        """
+        size = next((k for k in range(self.page_size, 1, -1) if total % k), None)
+        if size is None:
+            return None
+        page = self.fetch(span, total // size + 1, size)
+        if not page.items or len(page.items) >= size:
+            return None
+        return min(_created_at(item) for item in page.items)
+
+    def _read(self, window: Window, first: Page) -> list[dict[str, Any]] | None:
+        """All items of a window from page 1 to a short or empty page; None if it moved."""
+        items = list(first.items)
+        page, number = first, 1
+        while True:
+            _check_in_window(window, page.items)
+            size = min(self.page_size, page.page_size or self.page_size)
+            if not page.items or (len(page.items) < size and len(items) >= first.total):
+                break
+            if len(items) > first.total > 0:
+                # `total` is capped: never let a window grow past what that cap can show.
+                self.threshold = min(self.threshold, first.total)
+            number += 1
+            previous, page = page, self.fetch(window, number, self.page_size)
+            if page.total != first.total:
+                return None
+            if page.items and page.items == previous.items:
+                msg = f"the server returned page {number - 1} again for page {number}"
+                raise GatewayError(msg)
+            items.extend(page.items)
+        return items
+
+
+def _created_at(item: dict[str, Any]) -> int:
+    return unix_seconds(item.get("created_at"))
+
+
+def _check_in_window(window: Window, items: list[dict[str, Any]]) -> None:
+    for item in items:
+        created = _created_at(item)
+        if not window.start <= created <= window.end:
+            msg = (
+                f"the server returned a log of {created} for the range {window}: "
+                "it reads start_timestamp/end_timestamp in another unit than the one sent; "
+                "set timestamp_unit to auto"
+            )
+            raise GatewayError(msg)

@@ -1,0 +1,499 @@
+"""A local HTTP simulator of New API's log endpoints (stdlib only, loopback only)."""
+
+# ruff: noqa: RUF001 - strings quote New API's Chinese text verbatim
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+import socket
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from .data import FIELDS, TYPE_CONSUME, Log, blank_log, complete_log, generate_logs
+
+FAULT_KINDS = (
+    "429",
+    "429_retry_after",
+    "502_html",
+    "503_html",
+    "success_false",
+    "truncated",
+    "drop",
+)
+
+# Messages of New API's classic middleware/auth.go (authHelper).
+MSG_NO_TOKEN = "无权进行此操作，未登录且未提供 access token"
+MSG_BAD_TOKEN = "无权进行此操作，access token 无效"
+MSG_NO_USER = "无权进行此操作，未提供 New-Api-User"
+MSG_BAD_USER = "无权进行此操作，New-Api-User 格式错误"
+MSG_USER_MISMATCH = "无权进行此操作，New-Api-User 与登录用户不匹配"
+MSG_NOT_ADMIN = "无权进行此操作，权限不足"
+MSG_DB_BUSY = "数据库繁忙"
+
+_HTML = (
+    "<html>\r\n<head><title>{0}</title></head>\r\n<body>\r\n"
+    "<center><h1>{0}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+_STATUS_TEXT = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable"}
+_GO_INT = re.compile(r"[+-]?\d+")
+
+
+@dataclass
+class SimConfig:
+    """How the simulated gateway behaves; may be mutated while serving."""
+
+    unit: Literal["s", "ms"] = "s"
+    id_mode: Literal["db", "mod1024", "position", "zero"] = "db"
+    other_mode: Literal["string", "object"] = "string"
+    omit_fields: frozenset[str] | set[str] = frozenset()
+    page_size_cap: int = 100
+    total_cap: int | None = None
+    stat_shape: Literal["object", "list", "items"] = "object"
+    is_admin: bool = False
+    api_key: str = "sim-token"
+    user_id: int | None = None
+    rate_limit: tuple[int, float] | None = None
+    fault_rate: float = 0.0
+    faults: tuple[str, ...] = FAULT_KINDS
+    outage: bool = False
+    latency: float = 0.0
+    seed: int = 0
+    gzip: bool = False  # New API gzips /api responses when the client accepts it
+
+
+@dataclass
+class RequestRecord:
+    """One request as received; ``status`` is 0 while in flight and for dropped ones."""
+
+    path: str
+    params: dict[str, str]
+    status: int
+    headers: dict[str, str]
+    at: float = 0.0
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    action: Literal["send", "truncate", "drop"] = "send"
+
+
+@dataclass
+class _Index:
+    """Logs of one (type, model, token) key in id order; ``ts`` mirrors created_at."""
+
+    ts: list[int] = field(default_factory=list)
+    logs: list[Log] = field(default_factory=list)
+
+    def add(self, log: Log) -> None:
+        self.ts.append(log["created_at"])
+        self.logs.append(log)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def user_view(log: Log, config: SimConfig | None = None) -> dict[str, Any]:
+    """A log as GET /api/log/self serializes it, without ``id``."""
+    config = config or SimConfig()
+    item = {f: log[f] for f in FIELDS[1:] if f not in config.omit_fields}
+    if "other" in item:
+        other = log["other"]
+        if isinstance(other, dict) and "admin_info" in other:
+            # formatUserLogs drops admin_info from a user's view.
+            other = {k: v for k, v in other.items() if k != "admin_info"}
+        if config.other_mode == "string":
+            # common.MapToJsonStr: Go's json.Marshal sorts keys; a nil map gives "null".
+            other = json.dumps(other, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        item["other"] = other
+    return item
+
+
+def _go_int(text: str | None) -> int:
+    """strconv.Atoi/ParseInt as New API uses them: anything unparsable is 0."""
+    return int(text) if text and _GO_INT.fullmatch(text) else 0
+
+
+class Simulator:
+    """An in-memory New API account serving /api/log/self and the stat endpoints."""
+
+    def __init__(self, logs: Iterable[Log] = (), config: SimConfig | None = None) -> None:
+        self.config = config or SimConfig()
+        self.before_request: Callable[[Simulator, str, dict[str, str]], None] | None = None
+        self.now: Callable[[], float] = time.time
+        self._lock = threading.RLock()
+        self._indexes: dict[tuple[int, str | None, str | None], _Index] = {
+            (0, None, None): _Index()
+        }
+        self._next_id = 1
+        self._requests: list[RequestRecord] = []
+        self._window: deque[float] = deque()
+        self._fault_rng = random.Random(self.config.seed)
+        self._live_seq = 0
+        self.add_logs(logs)
+
+    # ---- storage -------------------------------------------------------------------------
+
+    def add_logs(self, logs: Iterable[Log]) -> list[Log]:
+        """Store copies of ``logs`` (missing fields get zero values) with fresh ids.
+
+        created_at must never decrease (New API inserts with created_at = now).
+        """
+        with self._lock:
+            everything = self._indexes[(0, None, None)]
+            newest = everything.ts[-1] if everything.ts else 0
+            added = [complete_log(raw, max(int(self.now()), newest)) for raw in logs]
+            for log in added:
+                if log["created_at"] < newest:
+                    raise ValueError(
+                        f"created_at {log['created_at']} is older than a stored log "
+                        f"({newest}); logs must be added in time order"
+                    )
+                newest = log["created_at"]
+            for log in added:
+                log["id"] = self._next_id
+                self._next_id += 1
+                kind, model, token = log["type"], log["model_name"], log["token_name"]
+                for t in {0, kind}:
+                    for m in {None, model}:
+                        for k in {None, token}:
+                            index = self._indexes.get((t, m, k))
+                            if index is None and m is None and k is None:
+                                index = self._indexes[(t, m, k)] = _Index()
+                            if index is not None:
+                                index.add(log)
+        return added
+
+    def add_live_logs(self, n: int, created_at: int | None = None, **generate: Any) -> list[Log]:
+        """Add ``n`` realistic logs at ``created_at`` (default: now, never before the newest)."""
+        with self._lock:
+            newest = self._indexes[(0, None, None)].logs[-1:] or [blank_log(username="alice")]
+            ts = max(int(self.now() if created_at is None else created_at), newest[0]["created_at"])
+            self._live_seq += 1
+            generate.setdefault("user_id", newest[0]["user_id"])
+            generate.setdefault("username", newest[0]["username"])
+            generate.setdefault("duplicate_fraction", 0)
+            seed = self.config.seed * 1_000_003 + self._live_seq
+            return self.add_logs(generate_logs(n, start=ts, end=ts, seed=seed, **generate))
+
+    def logs(self, type: int | None = None) -> list[Log]:
+        """All stored logs (optionally of one type) in id order."""
+        with self._lock:
+            index = self._indexes.get((type or 0, None, None))
+            return list(index.logs) if index else []
+
+    def _index(self, kind: int, model: str | None, token: str | None) -> _Index:
+        """The index for a key, built on first use from its type's index (lock held)."""
+        key = (kind, model, token)
+        index = self._indexes.get(key)
+        if index is None:
+            index = _Index()
+            for log in self._indexes.get((kind, None, None), _Index()).logs:
+                if model in (None, log["model_name"]) and token in (None, log["token_name"]):
+                    index.add(log)
+            self._indexes[key] = index
+        return index
+
+    def _range(self, params: dict[str, str], kind: int) -> tuple[list[Log], int, int]:
+        """(index logs, lo, hi): the slice matching the filters and the time range."""
+        start, end = _go_int(params.get("start_timestamp")), _go_int(params.get("end_timestamp"))
+        if self.config.unit == "ms":  # created_at*1000 >= start, created_at*1000 <= end
+            start_s, end_s = -(-start // 1000), end // 1000
+        else:
+            start_s, end_s = start, end
+        with self._lock:
+            index = self._filtered(kind, params)
+            lo = bisect_left(index.ts, start_s) if start else 0  # 0 means unbounded
+            hi = bisect_right(index.ts, end_s) if end else len(index.ts)
+            return index.logs, lo, max(lo, hi)
+
+    def _filtered(self, kind: int, params: dict[str, str]) -> _Index:
+        return self._index(kind, params.get("model_name") or None, params.get("token_name") or None)
+
+    # ---- requests ------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every request received, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def reset_limiter(self) -> None:
+        with self._lock:
+            self._window.clear()
+
+    def _record(self, path: str, params: dict[str, str], headers: dict[str, str]) -> RequestRecord:
+        record = RequestRecord(path, params, 0, headers, time.time())
+        with self._lock:
+            self._requests.append(record)
+        return record
+
+    def _answer(self, path: str, params: dict[str, str], headers: Mapping[str, str]) -> _Response:
+        config = self.config
+        if config.latency > 0:
+            time.sleep(config.latency)
+        if self.before_request is not None:
+            self.before_request(self, path, params)
+        if config.outage:
+            return _html(503)
+        fault = self._pick_fault()
+        if fault in ("429", "429_retry_after"):
+            retry = {"Retry-After": "1"} if fault == "429_retry_after" else {}
+            return _Response(429, content_type="", headers=retry)
+        if fault in ("502_html", "503_html"):
+            return _html(int(fault[:3]))
+        if fault == "success_false":
+            return _json(200, {"message": MSG_DB_BUSY, "success": False})
+        if fault == "drop":
+            return _Response(0, action="drop")
+        if path.startswith("/api/") and not self._allow():
+            return _Response(429, content_type="")  # New API: c.Status(429), no body, no header
+        response = self._route(path, params, headers)
+        if config.gzip and response.body and "gzip" in (headers.get("Accept-Encoding") or ""):
+            response.body = gzip.compress(response.body)
+            response.headers["Content-Encoding"] = "gzip"
+        if fault == "truncated":
+            response.action = "truncate"
+        return response
+
+    def _pick_fault(self) -> str | None:
+        config = self.config
+        if config.fault_rate <= 0 or not config.faults:
+            return None
+        with self._lock:
+            if self._fault_rng.random() >= config.fault_rate:
+                return None
+            return self._fault_rng.choice(config.faults)
+
+    def _allow(self) -> bool:
+        """New API's in-memory limiter: a queue of the allowed requests' times."""
+        limit = self.config.rate_limit
+        if not limit:
+            return True
+        count, window = limit
+        with self._lock:
+            now = self.now()
+            if len(self._window) < count:
+                self._window.append(now)
+                return True
+            while len(self._window) > count:  # the limit was lowered meanwhile
+                self._window.popleft()
+            if now - self._window[0] >= window:
+                self._window.popleft()
+                self._window.append(now)
+                return True
+            return False
+
+    def _route(self, path: str, params: dict[str, str], headers: Mapping[str, str]) -> _Response:
+        admin = path == "/api/log/stat"
+        if path not in ("/api/log/self", "/api/log/self/stat", "/api/log/stat"):
+            # New API's NoRoute answer for /api and /v1 paths (controller.RelayNotFound).
+            message = f"Invalid URL (GET {path})"
+            error = {"message": message, "type": "invalid_request_error", "param": "", "code": ""}
+            return _json(404, {"error": error})
+        denied = self._auth(headers, admin)
+        if denied is not None:
+            return denied
+        if path == "/api/log/self":
+            return _json(200, {"data": self._page(params), "message": "", "success": True})
+        return _json(200, {"data": self._stat(params), "message": "", "success": True})
+
+    def _auth(self, headers: Mapping[str, str], admin: bool) -> _Response | None:
+        """middleware/auth.go authHelper, for an access-token request."""
+        config = self.config
+        token = headers.get("Authorization") or ""
+        if not token:
+            return _json(401, {"message": MSG_NO_TOKEN, "success": False})
+        if token.replace("Bearer ", "", 1) != config.api_key:
+            return _json(200, {"message": MSG_BAD_TOKEN, "success": False})
+        if config.user_id is not None:
+            raw = headers.get("New-Api-User") or ""
+            if not raw:
+                return _json(401, {"message": MSG_NO_USER, "success": False})
+            if not _GO_INT.fullmatch(raw):
+                return _json(401, {"message": MSG_BAD_USER, "success": False})
+            if int(raw) != config.user_id:
+                return _json(401, {"message": MSG_USER_MISMATCH, "success": False})
+        if admin and not config.is_admin:
+            return _json(200, {"message": MSG_NOT_ADMIN, "success": False})
+        return None
+
+    # ---- endpoints -----------------------------------------------------------------------
+
+    def _page(self, params: dict[str, str]) -> dict[str, Any]:
+        """GET /api/log/self: common.GetPageQuery + model.GetUserLogs."""
+        config = self.config
+        page = max(_go_int(params.get("p")), 1)
+        size = 0
+        for name in ("page_size", "ps", "size"):  # GetPageQuery's aliases
+            size = _go_int(params.get(name))
+            if size:
+                break
+        if size <= 0:
+            size = 10
+        size = min(size, config.page_size_cap)
+        logs, lo, hi = self._range(params, _go_int(params.get("type")))
+        offset = (page - 1) * size
+        stop = hi - offset
+        chunk = logs[max(lo, stop - size) : stop][::-1] if stop > lo else []
+        items = []
+        for i, log in enumerate(chunk):
+            ident = {
+                "db": log["id"],
+                "mod1024": log["id"] % 1024,
+                "position": offset + i + 1,
+                "zero": 0,
+            }[config.id_mode]
+            items.append({"id": ident, **user_view(log, config)})
+        total = hi - lo
+        if config.total_cap is not None:
+            total = min(total, config.total_cap)
+        return {"page": page, "page_size": size, "total": total, "items": items}
+
+    def _stat(self, params: dict[str, str]) -> Any:
+        """GET /api/log/self/stat and /api/log/stat: model.SumUsedQuota (type 2 only)."""
+        logs, lo, hi = self._range(params, TYPE_CONSUME)
+        shape = self.config.stat_shape
+        if shape == "object":
+            # rpm/tpm ignore the time range: the last 60 s before now, same other filters.
+            since = int(self.now()) - 60
+            with self._lock:
+                index = self._filtered(TYPE_CONSUME, params)
+                recent = index.logs[bisect_left(index.ts, since) :]
+            return {
+                "quota": sum(log["quota"] for log in logs[lo:hi]),
+                "rpm": len(recent),
+                "tpm": sum(log["prompt_tokens"] + log["completion_tokens"] for log in recent),
+            }
+        rows: dict[tuple[int, str], dict[str, Any]] = {}  # by (UTC day number, model)
+        for log in logs[lo:hi]:
+            row = rows.get((log["created_at"] // 86_400, log["model_name"]))
+            if row is None:
+                day = time.strftime("%Y-%m-%d", time.gmtime(log["created_at"]))
+                row = rows[(log["created_at"] // 86_400, log["model_name"])] = {
+                    "date": day,
+                    "model_name": log["model_name"],
+                    "quota": 0,
+                    "count": 0,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                }
+            row["quota"] += log["quota"]
+            row["count"] += 1
+            row["prompt_tokens"] += log["prompt_tokens"]
+            row["completion_tokens"] += log["completion_tokens"]
+        listed = [rows[key] for key in sorted(rows)]
+        return listed if shape == "list" else {"items": listed}
+
+    # ---- serving -------------------------------------------------------------------------
+
+    @contextmanager
+    def serve(self, port: int = 0) -> Iterator[str]:
+        """Serve on 127.0.0.1 (a free port by default); yields the base URL."""
+        server = _Server(("127.0.0.1", port), _Handler)
+        server.sim = self
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+            thread.join()
+
+
+def _json(status: int, payload: Any) -> _Response:
+    return _Response(status, _dumps(payload).encode())
+
+
+def _html(status: int) -> _Response:
+    body = _HTML.format(_STATUS_TEXT[status]).encode()
+    return _Response(status, body, content_type="text/html")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    sim: Simulator
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def track(self, connection: socket.socket, alive: bool) -> None:
+        with self._connections_lock:
+            (self._connections.add if alive else self._connections.discard)(connection)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections so a stopped simulator answers nothing."""
+        with self._connections_lock:
+            for connection in self._connections:
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hanging up mid-answer are expected here
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, False)
+        with suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        sim = self.server.sim
+        url = urlsplit(self.path)
+        # Go's c.Query returns the first value of a repeated parameter.
+        params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        record = sim._record(url.path, params, dict(self.headers.items()))
+        response = sim._answer(url.path, params, self.headers)  # case-insensitive lookups
+        record.status = response.status
+        if response.action == "drop":
+            self.close_connection = True
+            return
+        self.send_response(response.status)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        body = response.body
+        if response.action == "truncate":
+            body = body[: len(body) // 2]
+            self.close_connection = True
+        self.wfile.write(body)

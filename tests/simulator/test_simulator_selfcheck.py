@@ -1,0 +1,268 @@
+"""Fast checks of the simulator itself (not of the tap)."""
+
+# ruff: noqa: RUF001 - New API's Chinese messages
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from itertools import pairwise
+
+import pytest
+import requests
+
+from tests.simulator import SimConfig, Simulator, generate_logs, user_view
+
+END = 1_750_000_000
+START = END - 3 * 86_400
+AUTH = {"Authorization": "Bearer sim-token"}
+
+
+@pytest.fixture(scope="module")
+def logs() -> list[dict]:
+    return generate_logs(1_500, start=START, end=END, seed=7)
+
+
+@pytest.fixture
+def sim(logs: list[dict]) -> Simulator:
+    return Simulator(logs)
+
+
+@pytest.fixture
+def served(sim: Simulator) -> Iterator[tuple[Simulator, str, requests.Session]]:
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        yield sim, url, session
+
+
+def _key(item: dict) -> str:
+    return json.dumps(item, sort_keys=True, ensure_ascii=False)
+
+
+def _fetch_all(session: requests.Session, url: str, **params: object) -> tuple[list[dict], int]:
+    items: list[dict] = []
+    page = 1
+    while True:
+        body = session.get(f"{url}/api/log/self", params={**params, "p": page}).json()
+        assert body["success"] is True, body
+        items += body["data"]["items"]
+        if len(body["data"]["items"]) < body["data"]["page_size"]:
+            return items, body["data"]["total"]
+        page += 1
+
+
+def test_generator_is_deterministic_sorted_and_realistic(logs: list[dict]) -> None:
+    assert logs == generate_logs(1_500, start=START, end=END, seed=7)
+    assert logs != generate_logs(1_500, start=START, end=END, seed=8)
+    assert [log["id"] for log in logs] == list(range(1, 1_501))
+    stamps = [log["created_at"] for log in logs]
+    assert stamps == sorted(stamps)
+    assert stamps[0] >= START and stamps[-1] <= END
+    assert max(Counter(stamps).values()) >= 3
+    twins = sum({**a, "id": 0} == {**b, "id": 0} for a, b in pairwise(logs))
+    assert twins >= round(1_500 * 0.02)
+    assert {log["type"] for log in logs} == {1, 2, 5, 6}
+    assert len({log["model_name"] for log in logs if log["type"] == 2}) >= 4
+
+
+def test_paging_newest_first_and_complete(served) -> None:
+    sim, url, session = served
+    items, total = _fetch_all(session, url, page_size=100)
+    assert total == len(items) == 1_500
+    assert [item["id"] for item in items] == list(range(1_500, 0, -1))
+    stored = sorted(_key(user_view(log)) for log in sim.logs())
+    assert sorted(_key({k: v for k, v in i.items() if k != "id"}) for i in items) == stored
+
+    data = session.get(f"{url}/api/log/self").json()["data"]
+    assert (data["page"], data["page_size"], len(data["items"])) == (1, 10, 10)
+    data = session.get(f"{url}/api/log/self", params={"p": 0, "page_size": 1000}).json()["data"]
+    assert (data["page"], data["page_size"], len(data["items"])) == (1, 100, 100)
+    data = session.get(f"{url}/api/log/self", params={"p": 99, "page_size": 100}).json()["data"]
+    assert data["items"] == [] and data["total"] == 1_500
+
+
+def test_filters_match_expected_multiset(served, logs: list[dict]) -> None:
+    _, url, session = served
+    start, end = logs[400]["created_at"], logs[1_100]["created_at"]
+    params = {"type": 2, "model_name": "gpt-4o", "start_timestamp": start, "end_timestamp": end}
+    items, total = _fetch_all(session, url, page_size=37, **params)
+    expected = [
+        user_view(log)
+        for log in logs
+        if log["type"] == 2 and log["model_name"] == "gpt-4o" and start <= log["created_at"] <= end
+    ]
+    assert total == len(expected) > 0
+    assert Counter(_key({k: v for k, v in i.items() if k != "id"}) for i in items) == Counter(
+        _key(e) for e in expected
+    )
+    token = logs[0]["token_name"] or "default"
+    items, _ = _fetch_all(session, url, page_size=100, token_name=token, type=0)
+    assert items and {item["token_name"] for item in items} == {token}
+
+
+def test_millisecond_unit(logs: list[dict]) -> None:
+    sim = Simulator(logs, SimConfig(unit="ms"))
+    t = logs[700]["created_at"]
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        for start, end, included in ((t * 1000, t * 1000, True), (t * 1000 + 1, 0, False)):
+            params = {"start_timestamp": start, "end_timestamp": end, "page_size": 100}
+            items, _ = _fetch_all(session, url, **params)
+            assert (t in {item["created_at"] for item in items}) is included
+        items, _ = _fetch_all(session, url, start_timestamp=t * 1000, end_timestamp=t * 1000 + 999)
+        assert {item["created_at"] for item in items} == {t}  # always seconds in responses
+
+
+@pytest.mark.parametrize(
+    ("id_mode", "expected"),
+    [
+        ("db", [1_497, 1_496, 1_495]),
+        ("mod1024", [473, 472, 471]),
+        ("position", [4, 5, 6]),
+        ("zero", [0, 0, 0]),
+    ],
+)
+def test_id_modes(logs: list[dict], id_mode: str, expected: list[int]) -> None:
+    sim = Simulator(logs, SimConfig(id_mode=id_mode))
+    with sim.serve() as url:
+        params = {"p": 2, "page_size": 3}
+        items = requests.get(f"{url}/api/log/self", params=params, headers=AUTH).json()
+    assert [item["id"] for item in items["data"]["items"]] == expected
+
+
+def test_other_modes_and_omitted_fields() -> None:
+    other = {"model_ratio": 2.5, "group_ratio": 1, "admin_info": {"use_channel": ["3"]}}
+    sim = Simulator([{"created_at": END, "other": other}, {"created_at": END, "other": None}])
+    with sim.serve() as url:
+        get = lambda: requests.get(f"{url}/api/log/self", headers=AUTH).json()["data"]["items"]  # noqa: E731
+        newest, oldest = get()
+        assert oldest["other"] == '{"group_ratio":1,"model_ratio":2.5}'
+        assert newest["other"] == "null"
+        sim.config.other_mode = "object"
+        sim.config.omit_fields = {"request_id", "use_time"}
+        newest, oldest = get()
+        assert oldest["other"] == {"model_ratio": 2.5, "group_ratio": 1}
+        assert newest["other"] is None
+        assert "request_id" not in oldest and "use_time" not in oldest
+        assert {k: v for k, v in oldest.items() if k != "id"} == user_view(
+            sim.logs()[0], sim.config
+        )
+
+
+def test_auth_errors(logs: list[dict]) -> None:
+    sim = Simulator(logs, SimConfig(user_id=1))
+    with sim.serve() as url:
+        get = lambda path="/api/log/self", **headers: requests.get(url + path, headers=headers)  # noqa: E731
+        cases = [
+            (get(), 401, "无权进行此操作，未登录且未提供 access token"),
+            (get(Authorization="Bearer nope"), 200, "无权进行此操作，access token 无效"),
+            (get(**AUTH), 401, "无权进行此操作，未提供 New-Api-User"),
+            (get(**AUTH, **{"New-Api-User": "x"}), 401, "无权进行此操作，New-Api-User 格式错误"),
+            (
+                get(**AUTH, **{"New-Api-User": "2"}),
+                401,
+                "无权进行此操作，New-Api-User 与登录用户不匹配",
+            ),
+            (
+                get("/api/log/stat", **AUTH, **{"New-Api-User": "1"}),
+                200,
+                "无权进行此操作，权限不足",
+            ),
+        ]
+        for response, status, message in cases:
+            assert response.status_code == status
+            assert response.json() == {"message": message, "success": False}
+        ok = get(**{"authorization": "sim-token", "new-api-user": "1"})  # bare token works too
+        assert ok.status_code == 200 and ok.json()["success"] is True
+        assert [r.status for r in sim.requests] == [401, 200, 401, 401, 401, 200, 200]
+
+
+def test_rate_limiter_window(sim: Simulator) -> None:
+    clock = [1_000.0]
+    sim.now = lambda: clock[0]
+    sim.config.rate_limit = (3, 60)
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        statuses = [session.get(f"{url}/api/log/self").status_code for _ in range(3)]
+        limited = session.get(f"{url}/api/log/self/stat")
+        assert statuses == [200, 200, 200]
+        assert limited.status_code == 429 and limited.content == b""
+        assert "Retry-After" not in limited.headers
+        clock[0] += 59
+        assert session.get(f"{url}/api/log/self").status_code == 429
+        clock[0] += 1
+        assert session.get(f"{url}/api/log/self").status_code == 200
+    assert [r.status for r in sim.requests] == [200, 200, 200, 429, 429, 200]
+
+
+def test_stat_shapes(sim: Simulator, logs: list[dict]) -> None:
+    sim.now = lambda: END + 30
+    start, end = logs[200]["created_at"], logs[900]["created_at"]
+    in_range = [log for log in logs if log["type"] == 2 and start <= log["created_at"] <= end]
+    recent = [log for log in logs if log["type"] == 2 and log["created_at"] >= END - 30]
+    params = {"start_timestamp": start, "end_timestamp": end, "type": 5}
+    with sim.serve() as url:
+        data = requests.get(f"{url}/api/log/self/stat", params=params, headers=AUTH).json()["data"]
+        assert data == {
+            "quota": sum(log["quota"] for log in in_range),
+            "rpm": len(recent),
+            "tpm": sum(log["prompt_tokens"] + log["completion_tokens"] for log in recent),
+        }
+        sim.config.stat_shape, sim.config.is_admin = "items", True
+        rows = requests.get(f"{url}/api/log/stat", params=params, headers=AUTH).json()["data"]
+    rows = rows["items"]
+    assert sum(row["count"] for row in rows) == len(in_range)
+    assert sum(row["quota"] for row in rows) == data["quota"]
+    assert rows == sorted(rows, key=lambda row: (row["date"], row["model_name"]))
+
+
+def test_faults_and_outage(sim: Simulator) -> None:
+    with sim.serve() as url:
+        sim.config.outage = True
+        response = requests.get(f"{url}/api/log/self", headers=AUTH)
+        assert response.status_code == 503 and "<html>" in response.text
+        sim.config.outage = False
+        assert requests.get(f"{url}/api/log/self", headers=AUTH).json()["success"] is True
+
+        sim.config.fault_rate = 1.0
+        sim.config.faults = ("success_false",)
+        body = requests.get(f"{url}/api/log/self", headers=AUTH).json()
+        assert body == {"message": "数据库繁忙", "success": False}
+        sim.config.faults = ("429_retry_after",)
+        assert requests.get(f"{url}/api/log/self", headers=AUTH).headers["Retry-After"] == "1"
+        sim.config.faults = ("drop",)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/api/log/self", headers=AUTH)
+        sim.config.faults = ("truncated",)
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            requests.get(f"{url}/api/log/self", headers=AUTH)
+
+        sim.config.fault_rate, sim.config.faults = 0.5, ("503_html",)
+        statuses = [
+            requests.get(f"{url}/api/log/self", headers=AUTH).status_code for _ in range(40)
+        ]
+        assert 5 < statuses.count(503) < 35 and statuses.count(200) == 40 - statuses.count(503)
+
+
+def test_live_inserts_and_hook(sim: Simulator) -> None:
+    sim.now = lambda: END + 100
+    with pytest.raises(ValueError, match="time order"):
+        sim.add_logs([{"created_at": START}])
+    added = sim.add_live_logs(5)
+    assert [log["id"] for log in added] == [1_501, 1_502, 1_503, 1_504, 1_505]
+    assert {log["created_at"] for log in added} == {END + 100}
+
+    def insert_once(s: Simulator, path: str, params: dict[str, str]) -> None:
+        if params.get("p") == "2":
+            s.add_live_logs(3)
+
+    sim.before_request = insert_once
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        first = session.get(f"{url}/api/log/self", params={"p": 1}).json()["data"]
+        second = session.get(f"{url}/api/log/self", params={"p": 2}).json()["data"]
+    assert first["total"] == 1_505 and second["total"] == 1_508
+    # New rows push older ones down a page: page 2 now repeats page 1's tail.
+    assert second["items"][0]["id"] == first["items"][-3]["id"]
+    assert sim.requests[1].params == {"p": "2"}

@@ -1,0 +1,19 @@
+"""The SDK's standard tap tests, against a simulator served for this module."""
+
+from __future__ import annotations
+
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+
+from tap_1688token.tap import Tap1688Token
+from tests.conftest import DAY, T0
+from tests.simulator import SimConfig, Simulator, generate_logs
+
+_SIM = Simulator(generate_logs(600, start=T0, end=T0 + 3 * DAY, seed=5), SimConfig())
+_SERVING = _SIM.serve()
+_BASE_URL = _SERVING.__enter__()  # a daemon thread; it ends with the test process
+
+TestTap1688Token = get_tap_test_class(
+    tap_class=Tap1688Token,
+    config={"api_key": "sim-token", "base_url": _BASE_URL, "min_age_seconds": 0},
+    suite_config=SuiteConfig(),
+)

@@ -1,0 +1,212 @@
+"""End-to-end syncs against the simulator: exact multisets, keys, state, request counts."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from tap_1688token.api import GatewayError
+from tap_1688token.client import LogStream
+from tests.conftest import (
+    DAY,
+    LOG_STREAMS,
+    T0,
+    assert_exact,
+    keys_of,
+    run_tap,
+    tap_config,
+)
+from tests.simulator import generate_logs
+
+
+def log_requests(sim):
+    return [r for r in sim.requests if r.path == "/api/log/self"]
+
+
+def test_full_sync_is_exact_and_keys_are_stable(make_sim):
+    sim, url = make_sim(3000, days=20)
+    first = run_tap(tap_config(url))
+    assert_exact(sim, first)
+    assert sum(len(v) for v in first.records.values()) == 3000
+    # The data holds identical logs in one second: they must still get distinct keys.
+    usage = first.records["usage_logs"]
+    assert len({r["log_key"].rsplit("-", 1)[0] for r in usage}) < len(usage)
+    second = run_tap(tap_config(url))
+    assert keys_of(second) == keys_of(first)
+    # Every request carries explicit, non-zero bounds.
+    for request in log_requests(sim):
+        assert int(request.params["start_timestamp"]) > 0
+        assert int(request.params["end_timestamp"]) > 0
+
+
+def test_records_are_sorted_typed_and_bookmarked(make_sim):
+    _, url = make_sim(500, days=3)
+    result = run_tap(tap_config(url))
+    for stream in LOG_STREAMS:
+        stamps = [r["created_at"] for r in result.records[stream]]
+        assert stamps == sorted(stamps)
+        assert all(s.endswith("+00:00") and len(s) == 25 for s in stamps)
+        assert result.bookmark(stream) == stamps[-1]
+    record = result.records["usage_logs"][0]
+    assert isinstance(record["other"], dict | type(None))
+    assert isinstance(record["quota"], int)
+
+
+def test_incremental_run_resends_only_the_bookmark_second(make_sim):
+    sim, url = make_sim(2000, days=10)
+    first = run_tap(tap_config(url))
+    newest = max(log["created_at"] for log in sim.logs())
+    sim.add_logs(generate_logs(300, start=newest + 10, end=newest + DAY, seed=7))
+    second = run_tap(tap_config(url), state=first.state)
+    for stream in LOG_STREAMS:
+        old_bookmark = first.bookmark(stream)
+        resent = [r for r in second.records.get(stream, []) if r["created_at"] <= old_bookmark]
+        assert all(r["created_at"] == old_bookmark for r in resent)
+        assert len(resent) <= 3
+    union = {s: {r["log_key"]: r for r in first.records.get(s, [])} for s in LOG_STREAMS}
+    for stream in LOG_STREAMS:
+        union[stream].update({r["log_key"]: r for r in second.records.get(stream, [])})
+    merged = type(first)(records={s: list(v.values()) for s, v in union.items()})
+    assert_exact(sim, merged)
+
+
+def test_idle_rerun_costs_a_handful_of_requests(make_sim):
+    sim, url = make_sim(2000, days=10)
+    first = run_tap(tap_config(url))
+    sim.reset_requests()
+    again = run_tap(tap_config(url), state=first.state)
+    # one unit probe, then one page per stream
+    assert len(sim.requests) <= 1 + len(LOG_STREAMS)
+    assert sum(len(v) for v in again.records.values()) <= 12
+
+
+def test_start_and_end_date_bound_the_sync(make_sim):
+    sim, url = make_sim(2000, days=10)
+    lo, hi = T0 + 2 * DAY, T0 + 5 * DAY
+    config = tap_config(
+        url,
+        start_date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(lo)),
+        end_date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(hi)),
+    )
+    result = run_tap(config)
+    assert_exact(sim, result, lo, hi)
+
+
+def test_logs_arriving_during_the_run_wait_for_the_next(make_sim):
+    now = int(time.time())
+    sim, url = make_sim(1500, days=5, start=now - 6 * DAY)
+    sim.before_request = lambda s, path, params: s.add_live_logs(3)
+    first = run_tap(tap_config(url, min_age_seconds=60))
+    settled = [log for log in sim.logs() if log["created_at"] <= now - 60]
+    assert sum(len(v) for v in first.records.values()) == len(settled)
+    assert_exact(sim, first, hi=now - 60)
+    sim.before_request = None
+    time.sleep(1.1)
+    second = run_tap(tap_config(url, min_age_seconds=0), state=first.state)
+    merged = {s: {r["log_key"]: r for r in first.records.get(s, [])} for s in LOG_STREAMS}
+    for stream in LOG_STREAMS:
+        for record in second.records.get(stream, []):
+            merged[stream][record["log_key"]] = record
+    assert_exact(sim, type(first)(records={s: list(v.values()) for s, v in merged.items()}))
+
+
+def test_live_inserts_inside_the_open_second_are_never_doubled(make_sim):
+    # min_age_seconds=0 lets the last window touch "now", where logs keep arriving.
+    now = int(time.time())
+    sim, url = make_sim(800, days=1, start=now - DAY)
+    sim.before_request = lambda s, path, params: s.add_live_logs(1)
+    first = run_tap(tap_config(url, min_age_seconds=0))
+    sim.before_request = None
+    time.sleep(1.1)
+    second = run_tap(tap_config(url, min_age_seconds=0), state=first.state)
+    merged = {s: {r["log_key"]: r for r in first.records.get(s, [])} for s in LOG_STREAMS}
+    for stream in LOG_STREAMS:
+        for record in second.records.get(stream, []):
+            merged[stream][record["log_key"]] = record
+    assert_exact(sim, type(first)(records={s: list(v.values()) for s, v in merged.items()}))
+
+
+def test_capped_total_over_30000_logs(make_sim):
+    sim, url = make_sim(30_000, days=60, total_cap=10_000)
+    result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+    pages = sum(-(-len(v) // 100) for v in result.records.values())
+    # data pages, plus windows and their splits: far from one request per day
+    assert len(sim.requests) < pages * 1.25 + 60
+
+
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_auto_detects_the_unit(make_sim, unit, caplog):
+    sim, url = make_sim(1000, days=5, unit=unit)
+    with caplog.at_level("INFO"):
+        result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+    assert f"reads start_timestamp/end_timestamp in {unit}" in caplog.text
+    probes = [r for r in sim.requests if r.params.get("page_size") == "1"]
+    assert len(probes) == (1 if unit == "s" else 2)
+
+
+def test_unit_detection_on_a_brand_new_account(make_sim):
+    # Every log is newer than the upper bound: the seconds probe finds nothing, the
+    # milliseconds probe finds logs newer than the bound, so the server reads seconds.
+    now = int(time.time())
+    sim, url = make_sim(50, days=0, start=now - 5)
+    result = run_tap(tap_config(url, min_age_seconds=60))
+    assert result.records == {}
+    assert all(r.params.get("start_timestamp", "0") != "1000" for r in log_requests(sim)[2:])
+
+
+@pytest.mark.parametrize(("configured", "served"), [("s", "ms"), ("ms", "s")])
+def test_a_wrong_explicit_unit_fails_loudly(make_sim, configured, served):
+    _, url = make_sim(200, days=2, unit=served)
+    with pytest.raises(GatewayError, match="timestamp_unit"):
+        run_tap(tap_config(url, timestamp_unit=configured))
+
+
+@pytest.mark.parametrize("id_mode", ["db", "mod1024", "position", "zero"])
+def test_every_id_mode_gives_the_same_logs_and_keys(make_sim, id_mode):
+    sim, url = make_sim(2500, days=8, id_mode=id_mode)
+    result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+    _, reference_url = make_sim(2500, days=8, id_mode="db")
+    assert keys_of(run_tap(tap_config(reference_url))) == keys_of(result)
+
+
+@pytest.mark.parametrize("other_mode", ["string", "object"])
+def test_other_arrives_as_an_object(make_sim, other_mode):
+    sim, url = make_sim(400, days=2, other_mode=other_mode)
+    result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+    others = [r["other"] for r in result.records["usage_logs"]]
+    assert any(isinstance(o, dict) and o for o in others)
+
+
+def test_server_variations_missing_fields_and_small_page_cap(make_sim):
+    sim, url = make_sim(
+        1200, days=4, omit_fields={"request_id", "use_time", "ip"}, page_size_cap=30
+    )
+    result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+
+
+def test_new_api_user_header(make_sim):
+    sim, url = make_sim(300, days=2, user_id=42)
+    result = run_tap(tap_config(url, user_id=42))
+    assert_exact(sim, result)
+    assert all(r.headers.get("New-Api-User") == "42" for r in sim.requests)
+
+
+def test_small_windows_and_crowded_seconds(make_sim, monkeypatch):
+    # 150 logs in one second cannot be split: that window is read to its end anyway.
+    monkeypatch.setattr(LogStream, "window_threshold", 40)
+    sim, url = make_sim(1500, days=3)
+    newest = max(log["created_at"] for log in sim.logs())
+    sim.add_logs(
+        generate_logs(150, start=newest + 5, end=newest + 5, seed=3, duplicate_fraction=0.3)
+    )
+    result = run_tap(tap_config(url, page_size=17))
+    assert_exact(sim, result)
+    crowded = Counter(r["created_at"] for r in result.records["usage_logs"]).most_common(1)
+    assert crowded[0][1] > 40
