@@ -77,14 +77,14 @@ def test_wrong_token_is_one_clear_line(make_sim, tmp_path):
 
 
 def test_missing_user_id_is_one_clear_line(make_sim, tmp_path):
-    sim, url = make_sim(50, days=1, user_id=7, api_key=TOKEN)
+    _, url = make_sim(50, days=1, user_id=7, api_key=TOKEN)
     result = run_cli(tmp_path, {"api_key": TOKEN, "base_url": url})
     assert_clean_failure(result, "user_id")
     assert "New-Api-User" in error_lines(result.stderr)[0]
 
 
 def test_config_from_environment_and_token_never_printed(make_sim, tmp_path):
-    sim, url = make_sim(300, days=2, user_id=7, api_key=TOKEN)
+    _, url = make_sim(300, days=2, user_id=7, api_key=TOKEN)
     env = {
         "TAP_1688TOKEN_API_KEY": TOKEN,
         "TAP_1688TOKEN_BASE_URL": url,

@@ -17,3 +17,9 @@ TestTap1688Token = get_tap_test_class(
     config={"api_key": "sim-token", "base_url": _BASE_URL, "min_age_seconds": 0},
     suite_config=SuiteConfig(),
 )
+
+
+def teardown_module() -> None:
+    # Stop the server while its thread still runs; a generator finalized at exit would wait
+    # for a daemon thread that is already gone.
+    _SERVING.__exit__(None, None, None)

@@ -9,7 +9,14 @@ import subprocess
 import sys
 
 from tap_1688token.client import LogStream
-from tests.conftest import LOG_STREAMS, SyncResult, assert_exact, parse_messages, run_tap, tap_config
+from tests.conftest import (
+    LOG_STREAMS,
+    SyncResult,
+    assert_exact,
+    parse_messages,
+    run_tap,
+    tap_config,
+)
 
 
 def test_killed_run_resumes_from_its_last_state(make_sim, tmp_path):
