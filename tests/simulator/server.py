@@ -418,7 +418,8 @@ class Simulator:
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"
         finally:
-            server.shutdown()
+            if thread.is_alive():  # at interpreter exit a daemon thread may be gone
+                server.shutdown()
             server.close_connections()
             server.server_close()
             thread.join()
