@@ -7,6 +7,7 @@ user, and never contain the token (it only ever travels in a header).
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import random
@@ -25,7 +26,7 @@ LOGGER = logging.getLogger("tap-1688token")
 # New API answers auth problems as HTTP 200 `success: false` with these phrases
 # (middleware/auth.go); one-api and forks use English ones.
 _AUTH_PHRASES = ("无权进行此操作", "access token", "new-api-user", "unauthorized", "未登录", "封禁")
-_PERMISSION_PHRASES = ("权限不足", "permission", "forbidden", "not allowed")
+_PERMISSION_PHRASES = ("权限不足", "permission", "privilege", "not allowed")
 
 
 class GatewayError(Exception):
@@ -83,11 +84,21 @@ class Pacer:
             return slot - now
 
 
+def pause(seconds: float) -> None:
+    """Every wait of the retry policy goes through here (tests shorten it)."""
+    time.sleep(seconds)
+
+
 def _retry_after(response: requests.Response) -> float | None:
+    """`Retry-After` in seconds: either form of RFC 9110 (delta-seconds or HTTP-date)."""
     value = response.headers.get("Retry-After", "").strip()
     if value.isdigit():
         return float(value)
-    return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _server_message(body: Any) -> str:
@@ -116,13 +127,13 @@ class ApiClient:
         timeout: float = 60.0,
         policy: RetryPolicy | None = None,
         max_requests_per_minute: int | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self.pacer = Pacer(max_requests_per_minute)
-        self.sleep = sleep
+        self._sleep = sleep
         self.session = requests.Session()
         self.session.headers.update(
             {
@@ -135,6 +146,9 @@ class ApiClient:
             self.session.headers["New-Api-User"] = str(user_id)
         self.request_count = 0
         self._count_lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        (self._sleep or pause)(seconds)
 
     def close(self) -> None:
         self.session.close()
@@ -221,6 +235,8 @@ class ApiClient:
         if status == 429:
             raise _RateLimited(_retry_after(response))
         if status in (401, 403):
+            if any(phrase in message.lower() for phrase in _PERMISSION_PHRASES):
+                raise PermissionRefused(message)
             raise _auth_error(message or f"HTTP {status}", status)
         if status >= 500:
             msg = f"HTTP {status} from the server: {message or _snippet(response)!r}"

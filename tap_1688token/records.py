@@ -56,12 +56,38 @@ STRING_FIELDS = frozenset(
     }
 )
 BOOLEAN_FIELDS = frozenset({"is_stream"})
-KNOWN_FIELDS = (
-    INTEGER_FIELDS | STRING_FIELDS | BOOLEAN_FIELDS | {"created_at", "other", "other_raw"}
+#: every field of the log schemas, in their order
+RECORD_FIELDS = (
+    "log_key",
+    "created_at",
+    "id",
+    "type",
+    "user_id",
+    "username",
+    "token_name",
+    "token_id",
+    "model_name",
+    "quota",
+    "prompt_tokens",
+    "completion_tokens",
+    "use_time",
+    "elapsed_time",
+    "is_stream",
+    "channel",
+    "channel_name",
+    "group",
+    "ip",
+    "request_id",
+    "content",
+    "other",
+    "other_raw",
+    "extra",
 )
+KNOWN_FIELDS = frozenset(RECORD_FIELDS) - {"log_key", "extra"}
 
 # Above this a `created_at` is milliseconds (year 5138 in seconds).
 _MS_THRESHOLD = 100_000_000_000
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def unix_seconds(value: Any) -> int:
@@ -72,10 +98,12 @@ def unix_seconds(value: Any) -> int:
         value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if not isinstance(value, int) or value <= 0:
+    if isinstance(value, int) and value >= _MS_THRESHOLD:
+        value //= 1000
+    if not isinstance(value, int) or not 0 < value <= _LAST_SECOND:
         msg = f"the server sent a log whose created_at is not a Unix time: {value!r:.60}"
         raise GatewayError(msg)
-    return value // 1000 if value >= _MS_THRESHOLD else value
+    return value
 
 
 def rfc3339(seconds: int) -> str:
@@ -119,11 +147,11 @@ def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
     Every known field is present (null when the server did not send it), so each
     record has the shape of the schema whatever the server's version.
     """
-    record = dict.fromkeys(KNOWN_FIELDS)
+    record = dict.fromkeys(RECORD_FIELDS)
     record["created_at"] = rfc3339(seconds)
     extra: dict[str, Any] = {}
     for field, value in item.items():
-        if field in ("created_at", "log_key", "extra"):
+        if field == "created_at":
             continue
         if field == "other":
             record["other"], raw = parse_other(value)

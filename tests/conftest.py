@@ -25,6 +25,7 @@ LOG_STREAMS = tuple(TYPE_BY_STREAM)
 class SyncResult:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     states: list[dict[str, Any]] = field(default_factory=list)
+    error: Exception | None = None
 
     @property
     def state(self) -> dict[str, Any]:
@@ -48,13 +49,37 @@ def parse_messages(lines: list[str]) -> SyncResult:
     return result
 
 
-def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None) -> SyncResult:
-    """Sync in-process and parse the Singer messages written to stdout."""
+def run_tap(
+    config: dict[str, Any], state: dict[str, Any] | None = None, *, fails: bool = False
+) -> SyncResult:
+    """Sync in-process and parse the Singer messages written to stdout.
+
+    With `fails`, the run must raise; what it wrote before that is returned with the error.
+    """
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     tap = Tap1688Token(config=config, state=state, validate_config=True)
+    error = None
     with redirect_stdout(out):
-        tap.sync_all()
-    return parse_messages(out.buffer.getvalue().decode().splitlines())
+        try:
+            tap.sync_all()
+        except Exception as exc:
+            if not fails:
+                raise
+            error = exc
+    assert not fails or error is not None, "the run was expected to fail"
+    result = parse_messages(out.buffer.getvalue().decode().splitlines())
+    result.error = error
+    return result
+
+
+def merge(*results: SyncResult) -> SyncResult:
+    """Several runs as an upserting target holds them: one row per (stream, log_key)."""
+    merged: dict[str, dict[str, dict[str, Any]]] = {}
+    for result in results:
+        for stream, records in result.records.items():
+            for record in records:
+                merged.setdefault(stream, {})[record["log_key"]] = record
+    return SyncResult(records={s: list(v.values()) for s, v in merged.items()})
 
 
 def tap_config(base_url: str, **overrides: Any) -> dict[str, Any]:

@@ -99,3 +99,22 @@ def test_config_from_environment_and_token_never_printed(make_sim, tmp_path):
     about = run_cli(tmp_path, None, "--about", "--config", "ENV", env=env)
     assert about.returncode == 0
     assert TOKEN not in about.stdout + about.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "settings", "expected"),
+    [
+        ({"outage": True}, {"max_retries": 0}, "HTTP 503"),
+        ({"fault_rate": 1.0, "faults": ("429",)}, {"max_rate_limit_wait_seconds": 2}, "429"),
+        ({"fault_rate": 1.0, "faults": ("drop",)}, {"max_retries": 1}, "connection failed"),
+    ],
+)
+def test_failing_runs_never_print_the_token(make_sim, tmp_path, options, settings, expected):
+    _, url = make_sim(300, days=2, api_key=TOKEN, **options)
+    config = {"api_key": TOKEN, "base_url": url, **settings}
+    result = run_cli(tmp_path, config, env={"TAP_1688TOKEN_LOGLEVEL": "DEBUG"})
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert TOKEN not in output
+    assert "Traceback" not in output
+    assert expected in error_lines(result.stderr)[-1]

@@ -1,0 +1,99 @@
+"""Hostile servers: faults, a rate limiter, outages and refusals, against the simulator."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+import tap_1688token.api
+from tap_1688token.api import GatewayError
+from tests.conftest import assert_exact, merge, run_tap, tap_config
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """Record the retry policy's waits instead of sleeping them."""
+    recorded: list[float] = []
+    monkeypatch.setattr(tap_1688token.api, "pause", recorded.append)
+    return recorded
+
+
+def test_eight_percent_faults_on_a_capped_history(make_sim, waits):
+    sim, url = make_sim(30_000, days=60, total_cap=10_000, fault_rate=0.08, seed=11)
+    result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+    statuses = Counter(r.status for r in sim.requests)
+    # every kind of fault was met: 429, 502/503 HTML, 200 success:false, dropped (0)
+    assert statuses[429] and statuses[502] and statuses[503] and statuses[0]
+    faulted = sum(n for status, n in statuses.items() if status != 200)
+    assert faulted >= 0.04 * len(sim.requests)
+    # every failed attempt waited once before its retry (200 success:false ones too)
+    assert len(waits) >= faulted
+    assert 1.0 in waits, "a 429 with Retry-After: 1 is honoured as given"
+
+
+def test_backfill_through_the_rate_limiter(make_sim):
+    # 30 requests per 3 s, bare 429s: the run slows down, finishes, and does not hammer.
+    sim, url = make_sim(6_000, days=20, rate_limit=(30, 3.0))
+    started = time.monotonic()
+    result = run_tap(tap_config(url))
+    elapsed = time.monotonic() - started
+    assert_exact(sim, result)
+    limited = sum(1 for r in sim.requests if r.status == 429)
+    served = sum(1 for r in sim.requests if r.status == 200)
+    assert served > 60, "the backfill needs more than two limiter windows"
+    limiter_windows = elapsed / 3.0 + 1
+    assert limited <= 6 * limiter_windows, f"{limited} 429s in {elapsed:.1f} s"
+    print(f"limiter: {served} served, {limited} 429s, {elapsed:.1f} s")
+
+
+def test_pacing_stays_under_the_limiter(make_sim):
+    sim, url = make_sim(1_500, days=5, rate_limit=(5, 1.0))
+    result = run_tap(tap_config(url, max_requests_per_minute=270))
+    assert_exact(sim, result)
+    assert all(r.status == 200 for r in sim.requests)
+
+
+def test_outage_past_the_retry_budget_then_resume(make_sim, waits):
+    sim, url = make_sim(20_000, days=40)
+
+    def outage_later(s, path, params):
+        if len(s.requests) > 120:
+            s.config.outage = True
+
+    sim.before_request = outage_later
+    failed = run_tap(tap_config(url, max_retries=3), fails=True)
+    assert isinstance(failed.error, GatewayError)
+    assert "HTTP 503" in str(failed.error)
+    assert "gave up after 4 tries" in str(failed.error)
+    assert failed.states, "checkpoints were written before the outage"
+    assert waits[-3:] and all(w > 0 for w in waits[-3:])
+
+    sim.before_request = None
+    sim.config.outage = False
+    resumed = run_tap(tap_config(url), state=failed.state)
+    assert_exact(sim, merge(failed, resumed))
+
+
+def test_persistent_refusal_fails_with_the_server_message(make_sim, waits):
+    _, url = make_sim(100, days=1, fault_rate=1.0, faults=("success_false",))
+    failed = run_tap(tap_config(url), fails=True)
+    assert "数据库繁忙" in str(failed.error)
+    assert len(waits) == 2, "tried 3 times, waited twice"
+
+
+def test_rate_limited_past_the_budget_fails_clearly(make_sim, waits):
+    _, url = make_sim(100, days=1, fault_rate=1.0, faults=("429",))
+    failed = run_tap(tap_config(url, max_rate_limit_wait_seconds=20), fails=True)
+    assert "max_rate_limit_wait_seconds" in str(failed.error)
+    assert sum(waits) <= 20
+    assert sum(waits) >= 5, "kept trying for most of the budget"
+
+
+def test_truncated_bodies_and_dropped_connections_are_retried(make_sim, waits):
+    sim, url = make_sim(2_000, days=5, fault_rate=0.3, faults=("truncated", "drop"), seed=3)
+    result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+    assert len(waits) > 5
