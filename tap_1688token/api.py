@@ -41,6 +41,10 @@ class PermissionRefused(GatewayError):
     """The credentials are valid but this endpoint is not open to them (admin only)."""
 
 
+class EndpointMissing(GatewayError):
+    """HTTP 404: this server has no such endpoint."""
+
+
 class TransientError(Exception):
     """A failed attempt worth retrying (never leaves this module's retry loop)."""
 
@@ -246,7 +250,7 @@ class ApiClient:
                 f"HTTP 404 for {response.request.path_url.split('?')[0]}: "
                 "is base_url a New-API-style gateway?"
             )
-            raise GatewayError(msg)
+            raise EndpointMissing(msg)
         if status >= 400:
             msg = f"HTTP {status} from the server: {message or _snippet(response)!r}"
             raise GatewayError(msg)

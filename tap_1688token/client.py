@@ -1,4 +1,4 @@
-"""The base of the log streams: a sorted, resumable walk over `/api/log/self`."""
+"""The bases of the streams: logs walked from `/api/log/self`, days from the stat endpoint."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from singer_sdk import SchemaDirectory, Stream, StreamSchema
 from typing_extensions import override
 
-from tap_1688token.records import to_records
+from tap_1688token.records import rfc3339, to_records
+from tap_1688token.stats import ADDITIVE_FIELDS, DayRange, DaySearch, day_start, days_between
 from tap_1688token.windows import Window, WindowWalker
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ def _schema_dir() -> Path:
 
 
 SCHEMAS = SchemaDirectory(_schema_dir())
+_NO_AGGREGATES = dict.fromkeys(sorted(set(ADDITIVE_FIELDS.values())))
 
 
 class LogStream(Stream):
@@ -80,3 +82,46 @@ class LogStream(Stream):
 
 def _iso(seconds: int) -> str:
     return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat()
+
+
+class DailyStats(Stream):
+    """One record per calendar day (and per model, when the server breaks it down)."""
+
+    primary_keys: ClassVar[list[str]] = ["date", "model_name", "timezone"]
+    replication_key = "created_at"
+    is_sorted = True
+    schema = StreamSchema(SCHEMAS)
+
+    @property
+    def gateway(self) -> Gateway:
+        return self._tap.gateway  # type: ignore[attr-defined]
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        tz = self.gateway.settings.stats_timezone
+        upper = self.gateway.upper
+        start = self.get_starting_timestamp(context)
+        # The bookmark's day is read again: its totals grow until the day is over.
+        lower = int(start.timestamp()) if start else 1
+        if lower > upper:
+            return
+        days = days_between(lower, upper, tz)
+
+        def ask(span: DayRange) -> dict[str, dict[str, int]]:
+            first = max(day_start(days[span.first], tz), 1)
+            last = upper
+            if span.last + 1 < len(days):
+                last = min(upper, day_start(days[span.last + 1], tz) - 1)
+            return self.gateway.stat_totals(first, last)
+
+        for day, totals in DaySearch(days, ask, skip_leading_empty=start is None):
+            created_at = rfc3339(max(day_start(day, tz), 0))
+            for model, fields in sorted(totals.items()):
+                yield {
+                    **_NO_AGGREGATES,
+                    "date": day.isoformat(),
+                    "created_at": created_at,
+                    "timezone": tz,
+                    "model_name": model,
+                    **fields,
+                }

@@ -8,14 +8,23 @@ import time
 from typing import Any
 
 from tap_1688token import timeunit
-from tap_1688token.api import ApiClient, GatewayError, RetryPolicy
+from tap_1688token.api import (
+    ApiClient,
+    EndpointMissing,
+    GatewayError,
+    PermissionRefused,
+    RetryPolicy,
+)
 from tap_1688token.records import unix_seconds
 from tap_1688token.settings import Settings
+from tap_1688token.stats import Totals, parse_totals
 from tap_1688token.windows import Page, Window
 
 LOGGER = logging.getLogger("tap-1688token")
 
 LOG_PATH = "/api/log/self"
+STAT_PATH = "/api/log/stat"
+SELF_STAT_PATH = "/api/log/self/stat"
 
 
 class Gateway:
@@ -39,6 +48,8 @@ class Gateway:
         self.upper = min(settings.end, settled) if settings.end is not None else settled
         self._unit: str | None = None
         self._unit_lock = threading.Lock()
+        configured = settings.stats_endpoint
+        self.stat_path = STAT_PATH if configured == "auto" else configured
 
     @property
     def unit(self) -> str:
@@ -81,6 +92,31 @@ class Gateway:
         if self.settings.model_name:
             params["model_name"] = self.settings.model_name
         return parse_log_page(self.client.get_data(LOG_PATH, params))
+
+    def stat_totals(self, start: int, end: int) -> Totals:
+        """The server's totals for `start`..`end` (Unix seconds, inclusive)."""
+        unit = self.unit
+        params: dict[str, Any] = {
+            "start_timestamp": timeunit.to_wire(start, unit),
+            "end_timestamp": timeunit.to_wire(end, unit, end=True),
+        }
+        if self.settings.model_name:
+            params["model_name"] = self.settings.model_name
+        try:
+            data = self.client.get_data(self.stat_path, params)
+        except (PermissionRefused, EndpointMissing) as refused:
+            if self.settings.stats_endpoint != "auto" or self.stat_path == SELF_STAT_PATH:
+                msg = f"stats_endpoint: {self.stat_path} refused this account: {refused}"
+                raise GatewayError(msg) from None
+            LOGGER.info(
+                "%s is not open to this account (%s); using %s instead.",
+                self.stat_path,
+                refused,
+                SELF_STAT_PATH,
+            )
+            self.stat_path = SELF_STAT_PATH
+            data = self.client.get_data(self.stat_path, params)
+        return parse_totals(data, self.stat_path)
 
     def close(self) -> None:
         self.client.close()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import pendulum
 from singer_sdk import typing as th
 
 DEFAULT_BASE_URL = "https://1688token.ai"
@@ -83,6 +84,23 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "stats_timezone",
+        th.StringType,
+        default="UTC",
+        title="Stats time zone",
+        description="IANA time zone whose calendar days daily_stats reports (e.g. Asia/Shanghai).",
+    ),
+    th.Property(
+        "stats_endpoint",
+        th.StringType(allowed_values=["auto", "/api/log/stat", "/api/log/self/stat"]),
+        default="auto",
+        title="Stats endpoint",
+        description=(
+            "Where daily_stats asks. auto: /api/log/stat (the vendor's page; admin-only on "
+            "New API), falling back to /api/log/self/stat when refused."
+        ),
+    ),
+    th.Property(
         "request_timeout_seconds",
         th.NumberType(exclusive_minimum=0),
         default=60,
@@ -133,6 +151,8 @@ class Settings:
     page_size: int
     model_name: str | None
     timestamp_unit: str
+    stats_timezone: str
+    stats_endpoint: str
     request_timeout: float
     max_retries: int
     max_rate_limit_wait: float
@@ -173,6 +193,8 @@ class Settings:
             page_size=page_size,
             model_name=config.get("model_name") or None,
             timestamp_unit=config.get("timestamp_unit") or "auto",
+            stats_timezone=_timezone(config.get("stats_timezone") or "UTC"),
+            stats_endpoint=config.get("stats_endpoint") or "auto",
             request_timeout=float(config.get("request_timeout_seconds", 60)),
             max_retries=int(config.get("max_retries", 5)),
             max_rate_limit_wait=float(config.get("max_rate_limit_wait_seconds", 600)),
@@ -181,6 +203,14 @@ class Settings:
 
     def __repr__(self) -> str:  # the dataclass default would print api_key
         return f"Settings(base_url={self.base_url!r}, user_id={self.user_id!r})"
+
+
+def _timezone(name: str) -> str:
+    try:
+        return pendulum.timezone(name).name
+    except ValueError:
+        msg = f"stats_timezone: {name!r} is not an IANA time zone such as Asia/Shanghai"
+        raise SettingError(msg) from None
 
 
 def _epoch(config: Mapping[str, Any], name: str) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tap_1688token.client import LogStream
+from tap_1688token.client import DailyStats, LogStream
 
 
 class UsageLogsStream(LogStream):
@@ -33,4 +33,16 @@ class ErrorLogsStream(LogStream):
     log_type = 5
 
 
-STREAM_TYPES = (UsageLogsStream, TopupLogsStream, RefundLogsStream, ErrorLogsStream)
+class DailyStatsStream(DailyStats):
+    """The server's own daily usage totals, for billing reconciliation."""
+
+    name = "daily_stats"
+
+
+STREAM_TYPES = (
+    UsageLogsStream,
+    TopupLogsStream,
+    RefundLogsStream,
+    ErrorLogsStream,
+    DailyStatsStream,
+)

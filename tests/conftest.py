@@ -31,6 +31,11 @@ class SyncResult:
     def state(self) -> dict[str, Any]:
         return self.states[-1] if self.states else {}
 
+    @property
+    def log_count(self) -> int:
+        """Records of the four log streams (daily_stats aside)."""
+        return sum(len(self.records.get(stream, [])) for stream in LOG_STREAMS)
+
     def bookmark(self, stream: str) -> str | None:
         entry = self.state.get("bookmarks", {}).get(stream, {})
         return entry.get("replication_key_value")
@@ -78,7 +83,8 @@ def merge(*results: SyncResult) -> SyncResult:
     for result in results:
         for stream, records in result.records.items():
             for record in records:
-                merged.setdefault(stream, {})[record["log_key"]] = record
+                key = record.get("log_key") or (record["date"], record["model_name"])
+                merged.setdefault(stream, {})[key] = record
     return SyncResult(records={s: list(v.values()) for s, v in merged.items()})
 
 

@@ -11,8 +11,8 @@ import sys
 from tap_1688token.client import LogStream
 from tests.conftest import (
     LOG_STREAMS,
-    SyncResult,
     assert_exact,
+    merge,
     parse_messages,
     run_tap,
     tap_config,
@@ -45,12 +45,7 @@ def test_killed_run_resumes_from_its_last_state(make_sim, tmp_path):
     assert 0 < usage_done < len(sim.logs(2)), "the kill must land inside usage_logs"
 
     resumed = run_tap(tap_config(url), state=killed.state)
-    merged: dict[str, dict[str, dict]] = {s: {} for s in LOG_STREAMS}
-    for result in (killed, resumed):
-        for stream, stream_records in result.records.items():
-            for record in stream_records:
-                merged[stream][record["log_key"]] = record
-    assert_exact(sim, SyncResult(records={s: list(v.values()) for s, v in merged.items()}))
+    assert_exact(sim, merge(killed, resumed))
 
     # What the resumed run sent again: at most the window that was being read.
     before = {r["log_key"] for r in killed.records.get("usage_logs", [])}
