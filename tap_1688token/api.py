@@ -17,9 +17,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import requests
+import requests.adapters
 
 from tap_1688token import __version__
+from tap_1688token.throttle import Throttle
 
 LOGGER = logging.getLogger("tap-1688token")
 
@@ -68,26 +71,6 @@ class RetryPolicy:
         return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
 
 
-class Pacer:
-    """Spaces request starts so all threads together stay under a per-minute budget."""
-
-    def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic):
-        self.interval = 60.0 / per_minute if per_minute else 0.0
-        self._clock = clock
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Book the next slot and return how long the caller must wait for it."""
-        if not self.interval:
-            return 0.0
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-            return slot - now
-
-
 def pause(seconds: float) -> None:
     """Every wait of the retry policy goes through here (tests shorten it)."""
     time.sleep(seconds)
@@ -131,14 +114,22 @@ class ApiClient:
         timeout: float = 60.0,
         policy: RetryPolicy | None = None,
         max_requests_per_minute: int | None = None,
+        connections: int = 1,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
-        self.pacer = Pacer(max_requests_per_minute)
+        self.throttle = Throttle(
+            max_requests_per_minute,
+            backoff_base=self.policy.backoff_base,
+            backoff_cap=self.policy.backoff_cap,
+        )
         self._sleep = sleep
         self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(connections, 10))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers.update(
             {
                 "Authorization": f"Bearer {api_key}",
@@ -160,15 +151,15 @@ class ApiClient:
     def get_data(self, path: str, params: Mapping[str, Any]) -> Any:
         """GET `path` and return the envelope's `data`, retrying as the policy allows."""
         url = self.base_url + path
-        failures = refusals = limits = 0
+        failures = refusals = 0
         limited_for = 0.0
         while True:
             try:
                 return self._attempt(url, params)
             except _RateLimited as limited:
-                limits += 1
-                # New API's limiter sends a bare 429: back off until its window slides.
-                wait = limited.retry_after or self.policy.backoff(limits)
+                # Every thread waits this out (the throttle blocks them all), then the
+                # throttle paces requests at the rate the limiter turned out to allow.
+                wait = self.throttle.limited(limited.retry_after)
                 if limited_for + wait > self.policy.rate_limit_wait:
                     msg = (
                         f"{url}: still rate limited (HTTP 429) after waiting "
@@ -178,7 +169,6 @@ class ApiClient:
                     raise GatewayError(msg) from None
                 limited_for += wait
                 LOGGER.warning("%s: rate limited (HTTP 429), waiting %.1f s", url, wait)
-                self.sleep(wait)
             except _Refused as refused:
                 refusals += 1
                 if refusals >= self.policy.refused_attempts:
@@ -211,11 +201,12 @@ class ApiClient:
                 self.sleep(wait)
 
     def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
-        pause = self.pacer.reserve()
-        if pause > 0:
-            self.sleep(pause)
+        wait = self.throttle.reserve()
+        if wait > 0:
+            self.sleep(wait)
         with self._count_lock:
             self.request_count += 1
+        started = time.monotonic()
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
         except requests.Timeout:
@@ -225,15 +216,14 @@ class ApiClient:
             # The exception text can be long and nested; its class says enough.
             msg = f"connection failed ({type(exc).__name__})"
             raise TransientError(msg) from None
+        if response.status_code != 429:
+            self.throttle.succeeded(started)
         return self._interpret(response)
 
     def _interpret(self, response: requests.Response) -> Any:
         status = response.status_code
         body: Any = None
-        try:
-            body = json.loads(response.content) if response.content else None
-        except ValueError:
-            body = None
+        body = _decode(response.content)
         message = _server_message(body)
 
         if status == 429:
@@ -268,6 +258,20 @@ class ApiClient:
             msg = f"response without `data` (HTTP {status}): {_snippet(response)!r}"
             raise TransientError(msg)
         return body["data"]
+
+
+def _decode(content: bytes) -> Any:
+    """JSON body or None; msgspec first (pages are the hot path), json for its edge cases."""
+    if not content:
+        return None
+    try:
+        return msgspec.json.decode(content)
+    except msgspec.DecodeError:
+        pass
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
 
 
 def _auth_error(message: str, status: int) -> AuthError:

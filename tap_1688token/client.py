@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -69,15 +71,18 @@ class LogStream(Stream):
             _iso(span.start),
             _iso(span.end),
         )
-        walker = WindowWalker(
-            lambda window, page, size: self.gateway.log_page(self.log_type, window, page, size),
-            threshold=self.window_threshold,
-            page_size=self.gateway.settings.page_size,
-        )
-        for _window, items in walker.walk(span):
-            yield from to_records(items)
-            # Records are sorted, so the bookmark is safe to publish at every window.
-            self._write_state_message()
+        workers = self.gateway.settings.max_concurrency
+        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            walker = WindowWalker(
+                lambda window, page, size: self.gateway.log_page(self.log_type, window, page, size),
+                threshold=self.window_threshold,
+                page_size=self.gateway.settings.page_size,
+                pool=pool,
+            )
+            for _window, items in walker.walk(span):
+                yield from to_records(items)
+                # Records are sorted, so the bookmark is safe to publish at every window.
+                self._write_state_message()
 
 
 def _iso(seconds: int) -> str:

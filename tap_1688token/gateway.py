@@ -42,6 +42,7 @@ class Gateway:
                 rate_limit_wait=settings.max_rate_limit_wait,
             ),
             max_requests_per_minute=settings.max_requests_per_minute,
+            connections=settings.max_concurrency,
         )
         # Fixed once, so logs written during the run cannot shift any page.
         settled = int(now if now is not None else time.time()) - settings.min_age_seconds

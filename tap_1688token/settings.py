@@ -12,6 +12,7 @@ import pendulum
 from singer_sdk import typing as th
 
 DEFAULT_BASE_URL = "https://1688token.ai"
+DEFAULT_CONCURRENCY = 4
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -101,6 +102,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "max_concurrency",
+        th.IntegerType(minimum=1, maximum=16),
+        default=DEFAULT_CONCURRENCY,
+        title="Max concurrency",
+        description=(
+            "Requests in flight at once: the pages of a window, once its total is known, "
+            "and the first pages of sibling windows. 1 = strictly sequential."
+        ),
+    ),
+    th.Property(
         "request_timeout_seconds",
         th.NumberType(exclusive_minimum=0),
         default=60,
@@ -153,6 +164,7 @@ class Settings:
     timestamp_unit: str
     stats_timezone: str
     stats_endpoint: str
+    max_concurrency: int
     request_timeout: float
     max_retries: int
     max_rate_limit_wait: float
@@ -195,6 +207,7 @@ class Settings:
             timestamp_unit=config.get("timestamp_unit") or "auto",
             stats_timezone=_timezone(config.get("stats_timezone") or "UTC"),
             stats_endpoint=config.get("stats_endpoint") or "auto",
+            max_concurrency=int(config.get("max_concurrency") or DEFAULT_CONCURRENCY),
             request_timeout=float(config.get("request_timeout_seconds", 60)),
             max_retries=int(config.get("max_retries", 5)),
             max_rate_limit_wait=float(config.get("max_rate_limit_wait_seconds", 600)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,30 +61,43 @@ MAX_REREADS = 3
 class WindowWalker:
     """Yields `(window, items)` for a range, oldest window first, items as served."""
 
-    def __init__(self, fetch: Fetch, *, threshold: int, page_size: int) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        threshold: int,
+        page_size: int,
+        pool: ThreadPoolExecutor | None = None,
+    ) -> None:
         self.fetch = fetch
         self.threshold = threshold
         self.page_size = page_size
+        #: once a window's total is known its pages are independent: fetch them together
+        self.pool = pool
+
+    def _first_pages(self, windows: list[Window]) -> list[tuple[Window, Page | None]]:
+        """Windows paired with their page 1, fetched together when there is a pool."""
+        if self.pool is None or len(windows) < 2:
+            return [(window, None) for window in windows]
+        pages = self.pool.map(lambda window: self.fetch(window, 1, self.page_size), windows)
+        return list(zip(windows, pages, strict=True))
 
     def walk(self, span: Window) -> Iterator[tuple[Window, list[dict[str, Any]]]]:
         first: Page | None = self.fetch(span, 1, self.page_size)
         if not first.items and first.total == 0:
             return
-        pending = [span]
+        pending: list[tuple[Window, Page | None]] = [(span, first)]
         if first.total >= self.threshold:
-            pending = list(reversed(self._plan(span, first)))
-            first = None
+            pending = self._first_pages(self._plan(span, first))[::-1]
         rereads = 0
         while pending:
-            window = pending.pop()
+            window, first = pending.pop()
             first = first or self.fetch(window, 1, self.page_size)
             if first.total >= self.threshold and window.width > 1:
                 parts = window.split(math.ceil(2 * first.total / self.threshold))
-                pending.extend(reversed(parts))
-                first = None
+                pending.extend(self._first_pages(parts)[::-1])
                 continue
             items = self._read(window, first) if first.items or first.total else []
-            first = None
             if items is None:
                 # Logs were written into the window while it was read, so offsets moved.
                 # They land at the open end of the span: cut that second off and reread.
@@ -91,11 +105,14 @@ class WindowWalker:
                     edge = (
                         window.end if window.end == span.end else window.start + window.width // 2
                     )
-                    pending += [Window(edge, window.end), Window(window.start, edge - 1)]
+                    pending += [
+                        (Window(edge, window.end), None),
+                        (Window(window.start, edge - 1), None),
+                    ]
                     continue
                 rereads += 1
                 if rereads <= MAX_REREADS:
-                    pending.append(window)
+                    pending.append((window, None))
                     continue
                 if window.end == span.end:
                     LOGGER.info(
@@ -140,6 +157,12 @@ class WindowWalker:
         """All items of a window from page 1 to a short or empty page; None if it moved."""
         items = list(first.items)
         page, number = first, 1
+        ahead: dict[int, Page] = {}
+        size = min(self.page_size, first.page_size or self.page_size)
+        if self.pool is not None and first.total > len(first.items):
+            numbers = range(2, math.ceil(first.total / size) + 1)
+            fetched = self.pool.map(lambda n: self.fetch(window, n, self.page_size), numbers)
+            ahead = dict(zip(numbers, fetched, strict=True))
         while True:
             _check_in_window(window, page.items)
             size = min(self.page_size, page.page_size or self.page_size)
@@ -149,7 +172,8 @@ class WindowWalker:
                 # `total` is capped: never let a window grow past what that cap can show.
                 self.threshold = min(self.threshold, first.total)
             number += 1
-            previous, page = page, self.fetch(window, number, self.page_size)
+            previous = page
+            page = ahead.pop(number, None) or self.fetch(window, number, self.page_size)
             if page.total != first.total:
                 return None
             if page.items and page.items == previous.items:

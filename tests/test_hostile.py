@@ -31,7 +31,6 @@ def test_eight_percent_faults_on_a_capped_history(make_sim, waits):
     assert faulted >= 0.04 * len(sim.requests)
     # every failed attempt waited once before its retry (200 success:false ones too)
     assert len(waits) >= faulted
-    assert 1.0 in waits, "a 429 with Retry-After: 1 is honoured as given"
 
 
 def test_backfill_through_the_rate_limiter(make_sim):
