@@ -200,3 +200,17 @@ def test_small_windows_and_crowded_seconds(make_sim, monkeypatch):
     assert_exact(sim, result)
     crowded = Counter(r["created_at"] for r in result.records["usage_logs"]).most_common(1)
     assert crowded[0][1] > 40
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_concurrency_changes_nothing_but_speed(make_sim, workers):
+    sim, url = make_sim(12_000, days=30, total_cap=10_000, id_mode="mod1024", latency=0.002)
+    result = run_tap(tap_config(url, max_concurrency=workers))
+    assert_exact(sim, result)
+    _, reference_url = make_sim(12_000, days=30)
+    reference = run_tap(tap_config(reference_url, max_concurrency=1))
+    assert keys_of(result) == keys_of(reference)
+    for stream in LOG_STREAMS:
+        stamps = [r["created_at"] for r in result.records[stream]]
+        assert stamps == sorted(stamps)
+    assert result.state == reference.state
