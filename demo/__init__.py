@@ -1,0 +1,1 @@
+"""The one-command demo: a simulated account, Meltano, and a DuckDB warehouse (dev tooling)."""

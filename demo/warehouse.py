@@ -1,0 +1,210 @@
+"""What a user asks the warehouse: rows per table, usage and cost per day and model, and
+the gateway's own daily totals (`daily_stats`) reconciled against summed `usage_logs`.
+
+The same SQL runs on DuckDB (target-duckdb) and PostgreSQL (target-postgres). Both store
+`created_at` as a timestamp without a zone that holds UTC; `_day` turns it into the calendar
+day of another zone (daily_stats' `timezone`, setting `stats_timezone`).
+"""
+
+# ruff: noqa: S608 - SQL is built from this module's constants and a zone read from the table
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import duckdb
+import psycopg
+
+SCHEMA = "tap_1688token"
+LOG_TABLES = ("usage_logs", "topup_logs", "refund_logs", "error_logs")
+STATS_TABLE = "daily_stats"
+QUOTA_PER_USD = 500_000  # New API: 500,000 quota = 1 USD
+#: names the whole-day total row of daily_stats may carry ('' from the tap; meltano.yml maps
+#: it to '(all)', since target-duckdb loads '' as NULL and refuses NULL in a key column)
+TOTAL_NAMES = ("", "(all)")
+
+
+class Warehouse(Protocol):
+    dialect: str
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
+
+    def tables(self) -> set[str]: ...
+
+
+class DuckDB:
+    dialect = "duckdb"
+
+    def __init__(self, path: str) -> None:
+        self.con = duckdb.connect(path, read_only=True)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        cursor = self.con.execute(sql)
+        return cursor.fetchall() if cursor.description else []
+
+    def tables(self) -> set[str]:
+        found = self.rows(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{SCHEMA}'"
+        )
+        return {name for (name,) in found}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class Postgres:
+    dialect = "postgres"
+
+    def __init__(self, dsn: str) -> None:
+        self.con = psycopg.connect(dsn, autocommit=True)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.con.cursor() as cur:
+            cur.execute(sql)  # type: ignore[call-overload]
+            return cur.fetchall() if cur.description else []
+
+    def tables(self) -> set[str]:
+        found = self.rows(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{SCHEMA}'"
+        )
+        return {name for (name,) in found}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _day(column: str, zone: str) -> str:
+    """SQL: the calendar day (YYYY-MM-DD text) in ``zone`` of a UTC ``column``."""
+    return f"CAST(CAST((({column} AT TIME ZONE 'UTC') AT TIME ZONE {zone}) AS DATE) AS VARCHAR)"
+
+
+def table_counts(db: Warehouse) -> dict[str, int]:
+    present = db.tables()
+    return {
+        table: db.rows(f"SELECT count(*) FROM {SCHEMA}.{table}")[0][0]
+        for table in (*LOG_TABLES, STATS_TABLE)
+        if table in present
+    }
+
+
+def last_second_counts(db: Warehouse) -> dict[str, int]:
+    """Rows of each log table in its newest second: what the next run reads again."""
+    present = db.tables()
+    out = {}
+    for table in LOG_TABLES:
+        if table in present:
+            sql = (
+                f"SELECT count(*) FROM {SCHEMA}.{table} "
+                f"WHERE created_at = (SELECT max(created_at) FROM {SCHEMA}.{table})"
+            )
+            out[table] = db.rows(sql)[0][0]
+    return out
+
+
+def stats_zone(db: Warehouse) -> str:
+    """The time zone daily_stats was computed in (UTC when there is no daily_stats)."""
+    if STATS_TABLE in db.tables():
+        found = db.rows(f"SELECT min(timezone) FROM {SCHEMA}.{STATS_TABLE}")
+        if found and found[0][0]:
+            return str(found[0][0])
+    return "UTC"
+
+
+def usage_by_day_and_model(db: Warehouse, zone: str = "UTC") -> list[tuple[Any, ...]]:
+    """(day, model, calls, prompt tokens, completion tokens, quota, USD), days of ``zone``."""
+    day = _day("created_at", f"'{zone}'")
+    return db.rows(
+        f"""
+        SELECT {day} AS day, coalesce(model_name, '') AS model, count(*) AS calls,
+               sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+               sum(quota) AS quota, round(sum(quota) / {QUOTA_PER_USD}.0, 2) AS usd
+        FROM {SCHEMA}.usage_logs
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        """
+    )
+
+
+def reconcile(db: Warehouse) -> list[tuple[Any, ...]]:
+    """Per day of daily_stats: (day, zone, gateway's quota, summed usage_logs quota, difference,
+    logs, per-model rows that differ). Per-model rows are compared when the server gives them.
+    """
+    totals = ", ".join(f"'{name}'" for name in TOTAL_NAMES)
+    day = _day("u.created_at", "z.timezone")
+    return db.rows(
+        f"""
+        WITH stats AS (
+            SELECT CAST(date AS VARCHAR) AS date, timezone,
+                   CASE WHEN model_name IS NULL OR model_name IN ({totals})
+                        THEN NULL ELSE model_name END AS model,
+                   quota
+            FROM {SCHEMA}.{STATS_TABLE}
+        ),
+        zones AS (SELECT DISTINCT timezone FROM stats),
+        logs AS (
+            SELECT z.timezone, {day} AS date, coalesce(u.model_name, '') AS model,
+                   sum(u.quota) AS quota, count(*) AS calls
+            FROM {SCHEMA}.usage_logs u CROSS JOIN zones z
+            GROUP BY 1, 2, 3
+        ),
+        log_days AS (
+            SELECT timezone, date, sum(quota) AS quota, sum(calls) AS calls
+            FROM logs GROUP BY 1, 2
+        ),
+        stat_days AS (SELECT timezone, date, quota FROM stats WHERE model IS NULL),
+        model_diffs AS (
+            SELECT s.timezone, s.date, count(*) AS differing
+            FROM stats s
+            LEFT JOIN logs l ON l.timezone = s.timezone AND l.date = s.date AND l.model = s.model
+            WHERE s.model IS NOT NULL AND s.quota IS DISTINCT FROM coalesce(l.quota, 0)
+            GROUP BY 1, 2
+        )
+        SELECT coalesce(s.date, l.date) AS day, coalesce(s.timezone, l.timezone) AS zone,
+               s.quota AS gateway_quota, coalesce(l.quota, 0) AS logs_quota,
+               coalesce(s.quota, 0) - coalesce(l.quota, 0) AS difference,
+               coalesce(l.calls, 0) AS calls, coalesce(m.differing, 0) AS models_differing
+        FROM stat_days s
+        FULL OUTER JOIN log_days l ON l.timezone = s.timezone AND l.date = s.date
+        LEFT JOIN model_diffs m
+          ON m.timezone = coalesce(s.timezone, l.timezone) AND m.date = coalesce(s.date, l.date)
+        ORDER BY 1
+        """
+    )
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain text table; numbers right-aligned with thousands separators."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:,.2f}"
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value:,}"
+        if hasattr(value, "is_integer") and hasattr(value, "quantize"):  # Decimal
+            return f"{float(value):,.2f}"
+        return str(value)
+
+    text = [[cell(v) for v in row] for row in rows]
+
+    def is_number(value: Any) -> bool:
+        return isinstance(value, (int, float)) or hasattr(value, "quantize")
+
+    numeric = [
+        any(row[i] is not None for row in rows)
+        and all(is_number(row[i]) for row in rows if row[i] is not None)
+        for i in range(len(headers))
+    ]
+    widths = [max([len(h)] + [len(r[i]) for r in text]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if numeric[i] else v.ljust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in text)])
