@@ -308,8 +308,8 @@ def report_usage(db: wh.DuckDB) -> bool:
 
     step("Reconciliation: daily_stats (the gateway's own totals) vs summed usage_logs")
     if wh.STATS_TABLE not in db.tables():
-        print("    skipped: the tap has no daily_stats stream in this version")
-        return True
+        print("    daily_stats is missing from the warehouse: nothing to reconcile against")
+        return False
     recon = wh.reconcile(db)
     print(
         wh.format_table(
