@@ -34,21 +34,26 @@ SCHEMAS = SchemaDirectory(_schema_dir())
 _NO_AGGREGATES = dict.fromkeys(sorted(set(ADDITIVE_FIELDS.values())))
 
 
-class LogStream(Stream):
-    """Logs of one `type`, oldest first, checkpointed after every window."""
+class GatewayStream(Stream):
+    """A stream of the run's shared `Gateway`, sorted by `created_at`."""
 
-    log_type: ClassVar[int]
-    primary_keys: ClassVar[list[str]] = ["log_key"]
     replication_key = "created_at"
     is_sorted = True
     schema = StreamSchema(SCHEMAS)
-    #: a window holding this many logs is split: bounds memory and offset depth, and
-    #: stays under the 10,000 some servers cap `total` at
-    window_threshold: ClassVar[int] = 5000
 
     @property
     def gateway(self) -> Gateway:
         return self._tap.gateway  # type: ignore[attr-defined]
+
+
+class LogStream(GatewayStream):
+    """Logs of one `type`, oldest first, checkpointed after every window."""
+
+    log_type: ClassVar[int]
+    primary_keys: ClassVar[list[str]] = ["log_key"]
+    #: a window holding this many logs is split: bounds memory and offset depth, and
+    #: stays under the 10,000 some servers cap `total` at
+    window_threshold: ClassVar[int] = 5000
 
     def span(self, context: Context | None) -> Window | None:
         """Seconds to read: from the bookmark's second (inclusive) to the run's bound."""
@@ -89,17 +94,10 @@ def _iso(seconds: int) -> str:
     return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat()
 
 
-class DailyStats(Stream):
+class DailyStats(GatewayStream):
     """One record per calendar day (and per model, when the server breaks it down)."""
 
     primary_keys: ClassVar[list[str]] = ["date", "model_name", "timezone"]
-    replication_key = "created_at"
-    is_sorted = True
-    schema = StreamSchema(SCHEMAS)
-
-    @property
-    def gateway(self) -> Gateway:
-        return self._tap.gateway  # type: ignore[attr-defined]
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
