@@ -85,7 +85,7 @@ def test_meltano_yml_documents_every_setting_of_the_tap(tmp_path: Path) -> None:
     assert declared["api_key"]["sensitive"] is True
     assert all(not s.get("sensitive") for n, s in declared.items() if n != "api_key")
 
-    wanted = {"about", "catalog", "discover", "state", "stream-maps", "schema-flattening"}
+    wanted = {"about", "catalog", "discover", "state", "stream-maps", "schema-flattening", "batch"}
     assert wanted | {"test"} <= set(tap["capabilities"])
     assert set(tap["capabilities"]) - {"test"} <= set(about["capabilities"])
 
