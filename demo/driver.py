@@ -133,9 +133,18 @@ def open_duckdb(path: Path) -> wh.DuckDB:
     return wh.DuckDB(str(path))
 
 
+def _dotenv_has_key() -> bool:
+    """Meltano reads secrets from .env too: a key there means a real account."""
+    dotenv = ROOT / ".env"
+    if not dotenv.exists():
+        return False
+    pattern = re.compile(r"^\s*(export\s+)?TAP_1688TOKEN_API_KEY\s*=\s*['\"]?\S")
+    return any(pattern.match(line) for line in dotenv.read_text().splitlines())
+
+
 def main() -> int:
     OUTPUT.mkdir(exist_ok=True)
-    real = bool(os.environ.get("TAP_1688TOKEN_API_KEY"))
+    real = bool(os.environ.get("TAP_1688TOKEN_API_KEY")) or _dotenv_has_key()
     env = {
         **os.environ,
         "MELTANO_ENVIRONMENT": "prod" if real else "dev",
@@ -144,7 +153,7 @@ def main() -> int:
     # As meltano.yml's environments set target-duckdb's filepath.
     duckdb_file = OUTPUT / ("1688token.duckdb" if real else "warehouse.duckdb")
     if real:
-        step("TAP_1688TOKEN_API_KEY is set: syncing your account (environment prod)")
+        step("TAP_1688TOKEN_API_KEY is set: syncing that account (meltano environment prod)")
         return show_real(env, duckdb_file)
     return show_simulated(env, duckdb_file)
 
@@ -157,7 +166,12 @@ def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
             f"    {base_url}: {info['logs']:,} logs over {days:.0f} days, "
             f"{len(info['streams'])} log types, ids modulo 1024, `other` as a JSON string"
         )
-        env["TAP_1688TOKEN_BASE_URL"] = base_url
+        # The simulator's own credentials, over any in the environment or .env.
+        env.update(
+            TAP_1688TOKEN_BASE_URL=base_url,
+            TAP_1688TOKEN_API_KEY="sim-token",
+            TAP_1688TOKEN_USER_ID="1",
+        )
         # A fresh warehouse and no bookmark: this simulator's history is new.
         duckdb_file.unlink(missing_ok=True)
         state_id = f"{env['MELTANO_ENVIRONMENT']}:{PIPELINE[0]}-to-{PIPELINE[1]}"

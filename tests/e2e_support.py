@@ -93,7 +93,10 @@ class Project:
             "MELTANO_ENVIRONMENT": "dev",
             "MELTANO_DATABASE_URI": f"sqlite:///{self.tmp / 'meltano.db'}",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            # The simulator's credentials, over any a developer keeps in .env.
             "TAP_1688TOKEN_BASE_URL": self.base_url,
+            "TAP_1688TOKEN_API_KEY": "sim-token",
+            "TAP_1688TOKEN_USER_ID": "1",
             "TARGET_DUCKDB_FILEPATH": str(self.tmp / "warehouse.duckdb"),
             # Many small batches: target-duckdb with a duckdb >= 1.3 loses the first row of
             # each, which the exact counts below would show.
