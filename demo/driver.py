@@ -192,6 +192,7 @@ def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
 
     with _closing(open_duckdb(duckdb_file)) as db:
         after2 = wh.table_counts(db)
+        ids = wh.distinct_ids(db)
         ok = report_runs(
             after1=after1,
             after2=after2,
@@ -199,6 +200,10 @@ def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
             sent2=sent2,
             boundary=boundary,
             held=held["streams"],
+        )
+        print(
+            f"    usage_logs: {after2.get('usage_logs', 0):,} rows with {ids:,} distinct server "
+            "ids (New API sends id % 1024): log_key, not id, tells them apart."
         )
         ok &= report_usage(db)
     where = duckdb_file.relative_to(ROOT)
@@ -266,7 +271,7 @@ def report_runs(
             row.append("yes" if fine else "NO")
             ok &= fine
         else:
-            row += ["-"] * (2 if held is not None else 1)
+            row += [None] * (2 if held is not None else 1)
         rows.append(row)
     headers = ["table", "rows after run 1", "sent 1", "sent 2", "new rows", "rows after run 2"]
     if held is not None:
@@ -276,6 +281,8 @@ def report_runs(
     print(
         "    sent 2 = new rows + the logs of each bookmark's own second, which a run reads "
         "again\n    (same log_key, so the target upserts them); nothing older is read again."
+        "\n    daily_stats: run 2 reads today again (its totals grow until the day is over) "
+        "and updates its row."
     )
     if held is not None:
         total_wh = sum(after2.get(t, 0) for t in wh.LOG_TABLES)

@@ -102,6 +102,11 @@ def last_second_counts(db: Warehouse) -> dict[str, int]:
     return out
 
 
+def distinct_ids(db: Warehouse, table: str = "usage_logs") -> int:
+    """Distinct server ids in a log table (fewer than its rows when the server reuses ids)."""
+    return db.rows(f"SELECT count(DISTINCT id) FROM {SCHEMA}.{table}")[0][0]
+
+
 def stats_zone(db: Warehouse) -> str:
     """The time zone daily_stats was computed in (UTC when there is no daily_stats)."""
     if STATS_TABLE in db.tables():
