@@ -159,7 +159,7 @@ class ApiClient:
             except _RateLimited as limited:
                 # Every thread waits this out (the throttle blocks them all), then the
                 # throttle paces requests at the rate the limiter turned out to allow.
-                wait = self.throttle.limited(limited.retry_after)
+                wait = limited.wait
                 if limited_for + wait > self.policy.rate_limit_wait:
                     msg = (
                         f"{url}: still rate limited (HTTP 429) after waiting "
@@ -202,22 +202,27 @@ class ApiClient:
 
     def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
         wait = self.throttle.reserve()
-        if wait > 0:
-            self.sleep(wait)
-        with self._count_lock:
-            self.request_count += 1
-        started = time.monotonic()
         try:
-            response = self.session.get(url, params=params, timeout=self.timeout)
-        except requests.Timeout:
-            msg = f"no answer within {self.timeout:g} s (request_timeout_seconds)"
-            raise TransientError(msg) from None
-        except requests.RequestException as exc:
-            # The exception text can be long and nested; its class says enough.
-            msg = f"connection failed ({type(exc).__name__})"
-            raise TransientError(msg) from None
-        if response.status_code != 429:
+            if wait > 0:
+                self.sleep(wait)
+            with self._count_lock:
+                self.request_count += 1
+            started = time.monotonic()
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout)
+            except requests.Timeout:
+                msg = f"no answer within {self.timeout:g} s (request_timeout_seconds)"
+                raise TransientError(msg) from None
+            except requests.RequestException as exc:
+                # The exception text can be long and nested; its class says enough.
+                msg = f"connection failed ({type(exc).__name__})"
+                raise TransientError(msg) from None
+            if response.status_code == 429:
+                # Counted before `release` lets a waiting thread probe again.
+                raise _RateLimited(self.throttle.limited(_retry_after(response), started))
             self.throttle.succeeded(started)
+        finally:
+            self.throttle.release()
         return self._interpret(response)
 
     def _interpret(self, response: requests.Response) -> Any:
@@ -226,8 +231,6 @@ class ApiClient:
         body = _decode(response.content)
         message = _server_message(body)
 
-        if status == 429:
-            raise _RateLimited(_retry_after(response))
         if status in (401, 403):
             if any(phrase in message.lower() for phrase in _PERMISSION_PHRASES):
                 raise PermissionRefused(message)
@@ -285,9 +288,9 @@ def _auth_error(message: str, status: int) -> AuthError:
 
 
 class _RateLimited(Exception):
-    def __init__(self, retry_after: float | None) -> None:
+    def __init__(self, wait: float) -> None:
         super().__init__("rate limited")
-        self.retry_after = retry_after
+        self.wait = wait
 
 
 class _Refused(Exception):

@@ -12,7 +12,7 @@ import pendulum
 from singer_sdk import typing as th
 
 DEFAULT_BASE_URL = "https://1688token.ai"
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 8
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(

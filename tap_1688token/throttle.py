@@ -1,10 +1,10 @@
 """One request budget shared by every thread: pacing, and what a 429 teaches.
 
-New API's limiter (N requests per W seconds per client IP, sliding) answers a bare 429
-with no hint of N or W. After the first block the throttle learns them: the requests
-that succeeded since the run (or the last block) began, over the time until the server
-let us through again, is the rate the limiter allows. From then on requests are spaced
-at that rate, so a long backfill runs at the limiter's pace instead of bouncing off it.
+New API's limiter allows N requests per sliding W seconds per client IP and answers a
+bare 429 with no hint of N or W. The first block teaches both: the requests that went
+through before it are N, and the time until a probe is let through again bounds W.
+From then on the throttle keeps its own sliding window of N starts per W seconds, so a
+long backfill runs at the limiter's pace (bursts included) instead of bouncing off it.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
-#: while blocked, queued requests are released at least this far apart (no stampede)
-PROBE_GAP = 0.25
-#: bare 429s back off by this factor per consecutive block (capped)
+#: bare 429s back off by this factor per consecutive block (capped): the moment a probe
+#: is let through measures the window, so probes must not overshoot it by much
 BLOCK_GROWTH = 1.3
-#: learned spacing is padded by this factor so the limiter is never quite full
+#: the learned window is padded by this factor so the limiter is never quite full
 MARGIN = 1.05
-#: a learned rate is only an upper bound of the wait: every PROBE_EVERY requests without a
-#: 429 the spacing shrinks by SPEED_UP, and a 429 while paced widens it by SLOW_DOWN
+#: a learned window is an upper bound: every PROBE_EVERY requests without a 429 it
+#: shrinks by SPEED_UP, and a 429 despite it widens it by SLOW_DOWN
 PROBE_EVERY = 30
 SPEED_UP = 0.98
 SLOW_DOWN = 1.15
@@ -36,67 +36,91 @@ class Throttle:
         backoff_cap: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.floor = 60.0 / per_minute if per_minute else 0.0
-        self.interval = self.floor
-        self._learned = False
-        self._paced_successes = 0
+        #: the user's pacing (max_requests_per_minute): seconds between starts
+        self.interval = 60.0 / per_minute if per_minute else 0.0
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._next = 0.0
         self._blocked_until = 0.0
-        self._blocks = 0  # consecutive 429s since the last success
+        self._blocks = 0  # consecutive blocks since the last request let through
+        self._escalated_at = float("-inf")
+        self._probe: int | None = None  # while blocked, the one thread testing the limiter
         self._streak_start: float | None = None
-        self._streak_successes = 0
+        self._streak = 0  # requests let through before the first block
+        #: the limiter as learned: at most `budget` starts per `window` seconds
+        self.budget: int | None = None
+        self.window = 0.0
+        self._starts: deque[float] = deque()
+        self._quiet = 0
         self.limited_count = 0
 
     def reserve(self) -> float:
-        """Book the caller's start time; return how long to wait for it."""
+        """Book the caller's start time; return how long to wait for it.
+
+        While blocked, one caller probes and the others wait here for its answer, so a
+        closed limiter sees one request per round, not one per thread.
+        """
         with self._lock:
+            while self._blocks and self._probe is not None:
+                self._lock.wait(timeout=1.0)
+            if self._blocks:
+                self._probe = threading.get_ident()
             now = self._clock()
             slot = max(now, self._next, self._blocked_until)
-            gap = max(self.interval, PROBE_GAP) if self._blocks else self.interval
-            self._next = slot + gap
+            if self.budget is not None:
+                if len(self._starts) >= self.budget:
+                    slot = max(slot, self._starts[0] + self.window)
+                self._starts.append(slot)
+                while len(self._starts) > self.budget:
+                    self._starts.popleft()
+            self._next = slot + self.interval
             return slot - now
 
+    def release(self) -> None:
+        """The caller's request is over, whatever its outcome."""
+        with self._lock:
+            if self._probe == threading.get_ident():
+                self._probe = None
+                self._lock.notify_all()
+
     def succeeded(self, started: float) -> None:
+        """A request sent at `started` was let through (any answer but 429)."""
         with self._lock:
             now = self._clock()
             if self._blocks:
-                # The limiter let us through again: it allows about the requests of the
-                # last streak per the time since that streak began.
-                if self._streak_start is not None and self._streak_successes >= 2:
-                    learned = (now - self._streak_start) / self._streak_successes * MARGIN
-                    self.interval = max(self.interval, learned)
-                    self._learned = True
+                if self.budget is None and self._streak >= 2 and self._streak_start is not None:
+                    self.budget = self._streak
+                    self.window = (now - self._streak_start) * MARGIN
                 self._blocks = 0
-                self._streak_start, self._streak_successes = now, 1
                 return
-            if self._streak_start is None:
-                self._streak_start = started
-            self._streak_successes += 1
-            if self._learned:
-                self._paced_successes += 1
-                if self._paced_successes % PROBE_EVERY == 0:
-                    self.interval = max(self.floor, self.interval * SPEED_UP)
+            if self.budget is None:
+                if self._streak_start is None:
+                    self._streak_start = started
+                self._streak += 1
+                return
+            self._quiet += 1
+            if self._quiet % PROBE_EVERY == 0:
+                self.window *= SPEED_UP
 
-    def limited(self, retry_after: float | None) -> float:
-        """A 429: block every thread for a while; return the wait it imposes."""
+    def limited(self, retry_after: float | None, started: float) -> float:
+        """A 429 for a request sent at `started`: block every thread; return the wait."""
         with self._lock:
             self.limited_count += 1
+            now = self._clock()
+            if started < self._escalated_at and retry_after is None:
+                # Sent in the same round as a 429 already counted: wait with it.
+                return max(0.0, self._blocked_until - now)
+            self._escalated_at = now
             self._blocks += 1
+            if self._blocks == 1 and self.budget is not None:
+                self.window *= SLOW_DOWN  # too fast, or someone shares the budget
             if retry_after is not None:
                 wait = retry_after
             else:
-                # Gentle growth: the moment we are let through again measures the
-                # limiter's window, so probes must not overshoot it by much.
                 growth = BLOCK_GROWTH ** (self._blocks - 1)
                 ceiling = min(self.backoff_cap, self.backoff_base * growth)
                 wait = ceiling * random.uniform(0.85, 1.0)  # noqa: S311 - jitter
-            if self._blocks == 1 and self.interval and self._streak_successes > 1:
-                # Blocked although paced: too fast, or someone shares the budget.
-                self.interval *= SLOW_DOWN
-            now = self._clock()
             self._blocked_until = max(self._blocked_until, now + wait)
             return self._blocked_until - now

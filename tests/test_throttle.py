@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_1688token.throttle import BLOCK_GROWTH, MARGIN, PROBE_GAP, SLOW_DOWN, Throttle
+from tap_1688token.throttle import BLOCK_GROWTH, MARGIN, SLOW_DOWN, Throttle
 
 
 class Clock:
@@ -24,10 +24,13 @@ def test_pacing_spaces_every_start():
 def test_retry_after_blocks_every_thread_for_that_long():
     clock = Clock()
     throttle = Throttle(clock=clock)
-    assert throttle.limited(7.0) == 7.0
-    # Every caller, not only the one that met the 429, waits; queued ones are spread out.
+    assert throttle.limited(7.0, clock.now) == 7.0
+    # Every caller, not only the one that met the 429, waits; while blocked one request
+    # at a time probes the limiter and the others wait for its answer.
     assert throttle.reserve() == pytest.approx(7.0)
-    assert throttle.reserve() == pytest.approx(7.0 + PROBE_GAP)
+    throttle.release()
+    assert throttle.reserve() == pytest.approx(7.0)
+    throttle.release()
 
 
 def test_bare_429_backs_off_gently_with_jitter():
@@ -35,7 +38,7 @@ def test_bare_429_backs_off_gently_with_jitter():
     throttle = Throttle(backoff_base=1.0, backoff_cap=60.0, clock=clock)
     waits = []
     for _ in range(30):
-        waits.append(throttle.limited(None))
+        waits.append(throttle.limited(None, clock.now))
         clock.now += waits[-1]
     assert 0.85 <= waits[0] <= 1.0
     assert 0.85 * BLOCK_GROWTH**2 <= waits[2] <= BLOCK_GROWTH**2
@@ -44,7 +47,7 @@ def test_bare_429_backs_off_gently_with_jitter():
     assert sum(waits[:20]) > 180, "outlasts New API's 180 s window in 20 tries"
 
 
-def test_learns_the_limiters_rate_after_one_block():
+def test_learns_the_limiters_window_after_one_block():
     # 60 requests allowed per 10 s: the first 60 go out in 1 s, then the limiter blocks.
     clock = Clock()
     throttle = Throttle(clock=clock)
@@ -52,38 +55,49 @@ def test_learns_the_limiters_rate_after_one_block():
         clock.now = 100.0 + i / 60
         assert throttle.reserve() == 0.0
         throttle.succeeded(clock.now)
+        throttle.release()
     clock.now = 101.0
-    throttle.limited(None)
-    clock.now = 110.2  # the oldest request aged out of the window: we are let through
+    throttle.limited(None, clock.now)
+    clock.now = 110.2  # the oldest request aged out of the window: a probe goes through
+    throttle.reserve()
     throttle.succeeded(clock.now)
-    assert throttle.interval == pytest.approx(10.2 / 60 * MARGIN)
-    clock.now = 111.0
-    gaps = [throttle.reserve() for _ in range(3)]
-    assert gaps[1] - gaps[0] == pytest.approx(throttle.interval)
+    throttle.release()
+    assert throttle.budget == 60
+    assert throttle.window == pytest.approx(10.2 * MARGIN)
+    # A full budget is free again at once; the 61st request waits for the window to slide.
+    waits = [throttle.reserve() for _ in range(61)]
+    assert waits[:60] == [0.0] * 60
+    assert waits[60] == pytest.approx(throttle.window)
 
 
-def test_blocked_while_paced_slows_down():
+def test_blocked_despite_the_model_slows_down():
     clock = Clock()
-    throttle = Throttle(per_minute=60, clock=clock)
-    for _ in range(5):
-        throttle.succeeded(clock.now)
-        clock.now += 1
-    throttle.limited(None)
-    assert throttle.interval == pytest.approx(SLOW_DOWN)
-
-
-def test_a_learned_rate_creeps_up_but_never_past_the_users_pace():
-    clock = Clock()
-    throttle = Throttle(per_minute=600, clock=clock)
+    throttle = Throttle(clock=clock)
     throttle.succeeded(clock.now)
     throttle.succeeded(clock.now)
-    throttle.limited(None)
+    throttle.limited(None, clock.now)
     clock.now += 20
     throttle.succeeded(clock.now)
-    learned = throttle.interval
+    learned = throttle.window
+    clock.now += 1
+    throttle.limited(None, clock.now)
+    assert throttle.window == pytest.approx(learned * SLOW_DOWN)
+    clock.now += 30
+    throttle.succeeded(clock.now)
     for _ in range(30):
         throttle.succeeded(clock.now)
-    assert throttle.interval < learned
-    for _ in range(30_000):
-        throttle.succeeded(clock.now)
-    assert throttle.interval == pytest.approx(0.1)
+    assert throttle.window < learned * SLOW_DOWN
+
+
+def test_429s_of_one_round_count_as_one_block():
+    # Four workers in flight meet the same closed limiter: one block, not four.
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    sent = clock.now
+    clock.now += 0.01
+    first = throttle.limited(None, sent)
+    others = [throttle.limited(None, sent) for _ in range(3)]
+    assert all(w <= first for w in others)
+    clock.now += first
+    again = throttle.limited(None, clock.now - 0.001)
+    assert again >= 0.85 * BLOCK_GROWTH  # the next round escalates once

@@ -1,0 +1,471 @@
+"""Benchmark the tap against a plain page-by-page client, on the local simulator.
+
+    uv run python -m benchmarks.run [--logs 60000] [--days 30] [--latency 0.03]
+        [--rate-limit 60/10] [--only a,b,c] [--repeat 3] [--concurrency-default 4]
+        [--tap-config-json '{"page_size": 100}'] [--markdown]
+
+One run serves a simulated gateway on 127.0.0.1 holding `--logs` logs over `--days` days,
+answering each request after `--latency` seconds, optionally behind New API's limiter
+(`--rate-limit N/SECONDS`), and runs these clients against it, one child process each:
+
+  a  baseline     benchmarks/baseline.py: one requests.Session, page after page per
+                  log type (2, 1, 6, 5), sleeps 1 s on a 429, JSON lines to stdout
+  b  tap c=1      tap-1688token with max_concurrency=1
+  c  tap default  tap-1688token with its default settings; its concurrency is taken from
+                  --tap-config-json, else --concurrency-default, else the default the tap
+                  declares (`--about`), else 1 (labels the row and sets its latency floor)
+
+Both taps get api_key, base_url, min_age_seconds=0 and the --tap-config-json settings, and a
+catalog (from --discover) selecting only the four log streams. Every child's stdout goes
+through a pipe where its records are counted (the tap's RECORD lines per log stream, the
+baseline's lines); a count other than the simulator's, or a non-zero exit, marks the row
+FAILED (and the exit status 1). Rows report wall seconds, records/s, requests as the
+simulator saw them (200 / 429 / other), CPU seconds (user+sys) and peak RSS of the child
+(os.wait4 in benchmarks/launch.py, which says why), speed-up in wall time and CPU ratio
+against (a), and the floors:
+
+  lat floor   latency x data pages / concurrency, where data pages = sum over log types
+              of ceil(count / 100)
+  lim floor   data pages x window / budget (only with --rate-limit)
+  wall/floor  wall seconds over the larger of the two
+  CPU floor   CPU to json.loads every page body (fetched once, without latency) and
+              json.dumps a Singer RECORD message per item to /dev/null, in this process;
+              "x CPU floor" is a child's CPU per record over it (start-up included)
+
+Children run with a private bytecode cache, compiled before anything is timed (see
+`warm_bytecode_cache`). The simulator runs in this process: "sim CPU" is this process's
+CPU during a row (server threads and stdout counting). When it nears the wall time, the
+server is the bottleneck.
+With --repeat N every row is the median of N runs (clients interleaved a, b, c, a, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import IO, TypeVar
+
+import requests
+
+from tests.simulator import SimConfig, Simulator, generate_logs
+
+ROOT = Path(__file__).resolve().parent.parent
+TAP = Path(sys.prefix) / "bin" / "tap-1688token"
+LAUNCH = Path(__file__).with_name("launch.py")
+API_KEY = "sim-token"
+STREAMS = {2: "usage_logs", 1: "topup_logs", 6: "refund_logs", 5: "error_logs"}
+PAGE_SIZE = 100
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    label: str
+    concurrency: int
+    argv: list[str]
+    #: records expected, by the start of the stdout lines that count as them
+    expected: dict[bytes, int]
+
+
+@dataclass(frozen=True)
+class Result:
+    wall: float
+    cpu: float
+    rss_mb: float
+    records: int
+    ok: int
+    limited: int
+    other: int
+    sim_cpu: float
+    error: str = ""
+
+
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class Child:
+    """A finished child process, as benchmarks/launch.py measured it."""
+
+    code: int
+    wall: float
+    cpu: float
+    rss_mb: float
+    #: its last line on stderr
+    last: str
+
+
+def spawn(
+    argv: Sequence[str], consume: Callable[[IO[bytes]], T], timeout: float
+) -> tuple[T, Child]:
+    """Run `argv` through the launcher (for a clean peak RSS) and `consume` its stdout."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report, errors = Path(tmp) / "report.json", Path(tmp) / "stderr"
+        command = [sys.executable, "-S", str(LAUNCH), str(report), str(timeout), *argv]
+        with errors.open("wb") as err:
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, cwd=ROOT)  # noqa: S603
+            assert proc.stdout is not None
+            with proc.stdout:
+                consumed = consume(proc.stdout)
+            proc.wait()
+        lines = errors.read_text("utf-8", "replace").strip().splitlines()
+        last = lines[-1] if lines else ""
+        if proc.returncode != 0 or not report.exists():
+            return consumed, Child(proc.returncode or 1, math.nan, math.nan, math.nan, last)
+        return consumed, Child(**json.loads(report.read_text()), last=last)
+
+
+def count_lines(prefixes: Sequence[bytes]) -> Callable[[IO[bytes]], dict[bytes, int]]:
+    """A consumer counting the lines that start with each prefix, a megabyte at a time."""
+    markers = [b"\n" + prefix for prefix in prefixes]
+    keep = max(map(len, markers)) - 1
+
+    def consume(stream: IO[bytes]) -> dict[bytes, int]:
+        counts, tail = dict.fromkeys(prefixes, 0), b"\n"
+        while chunk := stream.read1(1 << 20):  # type: ignore[attr-defined]
+            data = tail + chunk
+            for prefix, marker in zip(prefixes, markers, strict=True):
+                # a marker ending in the kept tail was counted with the previous chunk
+                counts[prefix] += data.count(marker) - tail.count(marker)
+            tail = data[-keep:]
+        return counts
+
+    return consume
+
+
+def measure(variant: Variant, sim: Simulator, timeout: float) -> Result:
+    sim.reset_requests()
+    sim.reset_limiter()
+    before = _cpu_self()
+    counts, child = spawn(variant.argv, count_lines(list(variant.expected)), timeout)
+    sim_cpu = _cpu_self() - before
+    statuses = Counter(request.status for request in sim.requests)
+    records = sum(counts.values())
+    wrong = [
+        f"{counts[prefix]} for {n} {prefix.decode()[-12:]}"
+        for prefix, n in variant.expected.items()
+        if counts[prefix] != n
+    ]
+    error = ""
+    if child.code != 0 and child.wall >= timeout:
+        error = f"killed after {timeout:g} s (--timeout)"
+    elif child.code != 0:
+        error = f"exit {child.code}: {child.last.rsplit(' | ', 1)[-1][:300]}"
+    elif wrong:
+        error = "records: " + ", ".join(wrong)
+    return Result(
+        wall=child.wall,
+        cpu=child.cpu,
+        rss_mb=child.rss_mb,
+        records=records,
+        ok=statuses[200],
+        limited=statuses[429],
+        other=sum(statuses.values()) - statuses[200] - statuses[429],
+        sim_cpu=sim_cpu,
+        error=error,
+    )
+
+
+def median(results: list[Result]) -> Result:
+    numbers = {
+        f.name: statistics.median(getattr(r, f.name) for r in results)
+        for f in fields(Result)
+        if f.name != "error"
+    }
+    errors = dict.fromkeys(r.error for r in results if r.error)
+    return replace(results[0], **numbers, error="; ".join(errors))
+
+
+def cpu_floor(sim: Simulator, base_url: str) -> float:
+    """CPU seconds per record to json-decode every page and write a RECORD line per item."""
+    saved = sim.config.latency, sim.config.rate_limit
+    sim.config.latency, sim.config.rate_limit = 0.0, None
+    bodies: list[tuple[str, bytes]] = []
+    try:
+        with requests.Session() as session:
+            session.headers["Authorization"] = f"Bearer {API_KEY}"
+            end = int(time.time())
+            for log_type, stream in STREAMS.items():
+                for page in range(1, 1_000_000):
+                    params = {"p": page, "page_size": PAGE_SIZE, "type": log_type}
+                    params |= {"start_timestamp": 1, "end_timestamp": end}
+                    response = session.get(f"{base_url}/api/log/self", params=params, timeout=60)
+                    response.raise_for_status()
+                    bodies.append((stream, response.content))
+                    if len(response.json()["data"]["items"]) < PAGE_SIZE:
+                        break
+    finally:
+        sim.config.latency, sim.config.rate_limit = saved
+        sim.reset_requests()
+        sim.reset_limiter()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    best, records = math.inf, 0
+    with open(os.devnull, "w") as sink:
+        for _ in range(3):
+            start, records = time.process_time(), 0
+            for stream, body in bodies:
+                for item in json.loads(body)["data"]["items"]:
+                    message = {"type": "RECORD", "stream": stream, "record": item}
+                    message["time_extracted"] = stamp
+                    sink.write(json.dumps(message) + "\n")
+                    records += 1
+            best = min(best, time.process_time() - start)
+    return best / max(records, 1)
+
+
+def warm_bytecode_cache(cache: Path) -> None:
+    """Give the children a private, compiled bytecode cache (PYTHONPYCACHEPREFIX).
+
+    An installed tap runs from compiled bytecode. Where PYTHONDONTWRITEBYTECODE is set,
+    every child would compile singer_sdk and the rest from source, about 0.4 s of CPU.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    compile_all = [sys.executable, "-m", "compileall", "-q", "-j", "0"]
+    packages = [sysconfig.get_path("purelib"), str(ROOT / "tap_1688token"), str(LAUNCH.parent)]
+    for argv in (
+        [*compile_all, *packages],
+        [str(TAP), "--about"],  # and the standard library modules they import
+        [sys.executable, "-m", "benchmarks.baseline", "--help"],
+    ):
+        _, child = spawn(argv, lambda s: s.read(), 300)
+        if child.code != 0:
+            raise SystemExit(f"{' '.join(argv[:4])} failed: {child.last}")
+
+
+def tap_about() -> tuple[int | None, float, float]:
+    """The tap's declared default max_concurrency, and the CPU s and RSS MB of `--about`."""
+    out, child = spawn([str(TAP), "--about", "--format=json"], lambda s: s.read(), 120)
+    if child.code != 0:
+        raise SystemExit(f"tap-1688token --about failed: {child.last}")
+    setting = json.loads(out)["settings"]["properties"].get("max_concurrency") or {}
+    default = setting.get("default")
+    return (int(default) if isinstance(default, int) else None), child.cpu, child.rss_mb
+
+
+def tap_revision() -> str:
+    """The commit the tap was measured at, and whether tap_1688token/ had local changes."""
+
+    def git(*args: str) -> str:
+        command = ["git", "-C", str(ROOT), *args]
+        done = subprocess.run(command, check=False, capture_output=True)  # noqa: S603
+        return done.stdout.decode().strip()
+
+    try:
+        head, dirty = (
+            git("rev-parse", "--short", "HEAD"),
+            git("status", "--porcelain", "tap_1688token"),
+        )
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + (" + uncommitted changes" if dirty else "")
+
+
+def _rate_limit(text: str) -> tuple[int, float]:
+    count, _, window = text.partition("/")
+    return int(count), float(window or 60)
+
+
+def _keys(text: str) -> list[str]:
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    if not keys or set(keys) - {"a", "b", "c"}:
+        raise argparse.ArgumentTypeError("a comma-separated subset of a,b,c")
+    return keys
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--logs", type=int, default=60_000, help="logs the simulator holds")
+    parser.add_argument("--days", type=float, default=30, help="history they span")
+    parser.add_argument("--latency", type=float, default=0.03, help="seconds per request")
+    parser.add_argument("--rate-limit", type=_rate_limit, help="N/SECONDS, e.g. 60/10")
+    parser.add_argument(
+        "--concurrency-default", type=int, help="the concurrency (c) runs with, for its label"
+    )
+    parser.add_argument("--only", type=_keys, default=["a", "b", "c"], help="e.g. a,c")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per client; median shown")
+    parser.add_argument(
+        "--tap-config-json", type=json.loads, default={}, help="extra settings for (b) and (c)"
+    )
+    parser.add_argument("--timeout", type=float, default=600, help="kill a child after this")
+    parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    parser.add_argument("--seed", type=int, default=1)
+    return parser.parse_args(argv)
+
+
+def log_catalog(config_path: Path, workdir: Path) -> Path:
+    """The tap's catalog with only the four log streams selected (others would add requests)."""
+    out, child = spawn(
+        [str(TAP), "--config", str(config_path), "--discover"], lambda s: s.read(), 120
+    )
+    if child.code != 0:
+        raise SystemExit(f"tap-1688token --discover failed: {child.last}")
+    catalog = json.loads(out)
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] in STREAMS.values()
+    path = workdir / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    return path
+
+
+def variants(
+    args: argparse.Namespace,
+    base_url: str,
+    workdir: Path,
+    counts: dict[int, int],
+    declared: int | None,
+) -> list[Variant]:
+    config = {"api_key": API_KEY, "base_url": base_url, "min_age_seconds": 0}
+    config |= args.tap_config_json
+    concurrency = args.tap_config_json.get("max_concurrency")
+    if concurrency is None:
+        concurrency = args.concurrency_default or declared or 1
+    records = {f'{{"type":"RECORD","stream":"{STREAMS[t]}"'.encode(): n for t, n in counts.items()}
+    paths = {key: workdir / f"config-{key}.json" for key in "bc"}
+    paths["b"].write_text(json.dumps(config | {"max_concurrency": 1}))
+    paths["c"].write_text(json.dumps(config))
+    catalog = str(log_catalog(paths["c"], workdir))
+
+    def tap(key: str) -> list[str]:
+        return [str(TAP), "--config", str(paths[key]), "--catalog", catalog]
+
+    baseline = [sys.executable, "-m", "benchmarks.baseline", base_url, API_KEY]
+    every = {
+        "a": Variant("a", "a baseline", 1, baseline, {b"{": sum(counts.values())}),
+        "b": Variant("b", "b tap c=1", 1, tap("b"), records),
+        "c": Variant("c", "c tap default", int(concurrency), tap("c"), records),
+    }
+    return [every[key] for key in args.only]
+
+
+def _num(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def table(
+    args: argparse.Namespace,
+    rows: list[tuple[Variant, Result]],
+    pages: int,
+    per_record_floor: float,
+) -> list[list[str]]:
+    head = [
+        "client", "conc", "wall s", "rec/s", "req 200/429/other", "CPU s", "RSS MB",
+        "speed-up", "CPU x", "lat floor s", "lim floor s", "wall/floor", "CPU us/rec",
+        "x CPU floor", "sim CPU s", "status",
+    ]  # fmt: skip
+    base = next((result for variant, result in rows if variant.key == "a"), None)
+    limiter = pages * args.rate_limit[1] / args.rate_limit[0] if args.rate_limit else 0.0
+    out = [head]
+    for variant, r in rows:
+        latency = args.latency * pages / variant.concurrency
+        floor = max(latency, limiter)
+        per_record = r.cpu / r.records if r.records else math.nan
+        out.append(
+            [
+                variant.label,
+                str(variant.concurrency),
+                _num(r.wall, 2),
+                _num(r.records / r.wall, 0),
+                f"{r.ok:.0f}/{r.limited:.0f}/{r.other:.0f}",
+                _num(r.cpu, 2),
+                _num(r.rss_mb),
+                f"{base.wall / r.wall:.2f}x" if base else "-",
+                f"{r.cpu / base.cpu:.2f}" if base else "-",
+                _num(latency, 2),
+                _num(limiter, 2) if args.rate_limit else "-",
+                f"{r.wall / floor:.2f}" if floor else "-",
+                _num(per_record * 1e6) if r.records else "-",
+                f"{per_record / per_record_floor:.1f}" if r.records else "-",
+                _num(r.sim_cpu, 2),
+                "FAILED" if r.error else "ok",
+            ]
+        )
+    return out
+
+
+def plain(cells: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = []
+    for row in cells:
+        parts = [c.ljust(w) if i in (0, len(row) - 1) else c.rjust(w) for i, (c, w) in
+                 enumerate(zip(row, widths, strict=True))]  # fmt: skip
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def markdown(cells: list[list[str]]) -> str:
+    align = [":--" if i in (0, len(cells[0]) - 1) else "--:" for i in range(len(cells[0]))]
+    rows = [cells[0], align, *cells[1:]]
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not TAP.exists():
+        raise SystemExit(f"{TAP} is missing: run `uv sync` first")
+    end = int(time.time()) // 86_400 * 86_400  # midnight UTC: the same logs all day
+    logs = generate_logs(args.logs, start=end - int(args.days * 86_400), end=end, seed=args.seed)
+    sim = Simulator(logs, SimConfig(latency=args.latency, rate_limit=args.rate_limit))
+    counts = {log_type: len(sim.logs(log_type)) for log_type in STREAMS}
+    pages = sum(math.ceil(count / PAGE_SIZE) for count in counts.values())
+    with sim.serve() as base_url, tempfile.TemporaryDirectory() as workdir:
+        warm_bytecode_cache(Path(workdir) / "pycache")
+        declared, startup_cpu, startup_rss = tap_about()
+        per_record_floor = cpu_floor(sim, base_url)
+        chosen = variants(args, base_url, Path(workdir), counts, declared)
+        runs: dict[str, list[Result]] = {variant.key: [] for variant in chosen}
+        for i in range(args.repeat):
+            for variant in chosen:
+                print(f"run {i + 1}/{args.repeat}: {variant.label} ...", file=sys.stderr)
+                runs[variant.key].append(measure(variant, sim, args.timeout))
+    rows = [(variant, median(runs[variant.key])) for variant in chosen]
+
+    names = ", ".join(f"{STREAMS[t].split('_')[0]} {n}" for t, n in counts.items())
+    limit = f"{args.rate_limit[0]}/{args.rate_limit[1]:g} s" if args.rate_limit else "none"
+    header = [
+        f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
+        f"{platform.python_implementation()} {platform.python_version()}",
+        f"settings: {args.logs} logs over {args.days:g} days ({names}) = {pages} data pages; "
+        f"latency {args.latency:g} s; rate limit {limit}; repeat {args.repeat} (median); "
+        f"tap extras {json.dumps(args.tap_config_json)}",
+        f"CPU floor {per_record_floor * 1e6:.1f} us/record (json.loads + json.dumps RECORD); "
+        f"tap start-up (--about) {startup_cpu:.2f} s CPU, {startup_rss:.0f} MB; "
+        f"tap {tap_revision()}, declares max_concurrency default {declared}",
+    ]
+    cells = table(args, rows, pages, per_record_floor)
+    failures = [f"FAILED {v.label}: {r.error}" for v, r in rows if r.error]
+    print("\n".join(header) + "\n\n" + plain(cells))
+    if failures:
+        print("\n".join(failures))
+    if args.markdown:
+        print("\n" + "\n".join(f"{line}  " for line in header) + "\n\n" + markdown(cells))
+        if failures:
+            print("\n" + "  \n".join(failures))
+    return 1 if any(result.error for _, result in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
