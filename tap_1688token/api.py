@@ -11,7 +11,6 @@ import email.utils
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -139,8 +138,6 @@ class ApiClient:
         )
         if user_id is not None:
             self.session.headers["New-Api-User"] = str(user_id)
-        self.request_count = 0
-        self._count_lock = threading.Lock()
 
     def sleep(self, seconds: float) -> None:
         (self._sleep or pause)(seconds)
@@ -171,42 +168,27 @@ class ApiClient:
                 LOGGER.warning("%s: rate limited (HTTP 429), waiting %.1f s", url, wait)
             except _Refused as refused:
                 refusals += 1
-                if refusals >= self.policy.refused_attempts:
-                    msg = f'{url}: the server refused the request: "{refused}"'
-                    raise GatewayError(msg) from None
-                wait = self.policy.backoff(refusals)
-                LOGGER.warning(
-                    '%s: server said "%s" (try %d of %d), retrying in %.1f s',
-                    url,
-                    refused,
-                    refusals,
-                    self.policy.refused_attempts,
-                    wait,
-                )
-                self.sleep(wait)
+                problem = f'the server said "{refused}"'
+                self._retry_or_fail(url, problem, refusals, self.policy.refused_attempts)
             except TransientError as problem:
                 failures += 1
-                if failures >= self.policy.max_attempts:
-                    msg = f"{url}: {problem} (gave up after {failures} tries)"
-                    raise GatewayError(msg) from None
-                wait = self.policy.backoff(failures)
-                LOGGER.warning(
-                    "%s: %s (try %d of %d), retrying in %.1f s",
-                    url,
-                    problem,
-                    failures,
-                    self.policy.max_attempts,
-                    wait,
-                )
-                self.sleep(wait)
+                self._retry_or_fail(url, str(problem), failures, self.policy.max_attempts)
+
+    def _retry_or_fail(self, url: str, problem: str, tries: int, limit: int) -> None:
+        if tries >= limit:
+            msg = f"{url}: {problem} (gave up after {tries} tries)"
+            raise GatewayError(msg) from None
+        wait = self.policy.backoff(tries)
+        LOGGER.warning(
+            "%s: %s (try %d of %d), retrying in %.1f s", url, problem, tries, limit, wait
+        )
+        self.sleep(wait)
 
     def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
         wait = self.throttle.reserve()
         try:
             if wait > 0:
                 self.sleep(wait)
-            with self._count_lock:
-                self.request_count += 1
             started = time.monotonic()
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)

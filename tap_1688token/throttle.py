@@ -54,7 +54,6 @@ class Throttle:
         self.window = 0.0
         self._starts: deque[float] = deque()
         self._quiet = 0
-        self.limited_count = 0
 
     def reserve(self) -> float:
         """Book the caller's start time; return how long to wait for it.
@@ -107,7 +106,6 @@ class Throttle:
     def limited(self, retry_after: float | None, started: float) -> float:
         """A 429 for a request sent at `started`: block every thread; return the wait."""
         with self._lock:
-            self.limited_count += 1
             now = self._clock()
             if started < self._escalated_at and retry_after is None:
                 # Sent in the same round as a 429 already counted: wait with it.
