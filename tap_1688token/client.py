@@ -14,6 +14,7 @@ from singer_sdk import SchemaDirectory, Stream, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
+from tap_1688token.readahead import read_ahead
 from tap_1688token.records import rfc3339, to_records
 from tap_1688token.stats import ADDITIVE_FIELDS, DayRange, DaySearch, day_start, days_between
 from tap_1688token.windows import Window, WindowWalker
@@ -88,7 +89,8 @@ class LogStream(GatewayStream):
                 page_size=self.gateway.settings.page_size,
                 pool=pool,
             )
-            for _window, items in walker.walk(span):
+            # The next window is read while this one's records are written.
+            for _window, items in read_ahead(walker.walk(span)):
                 yield from to_records(items)
                 # Records are sorted, so the bookmark is safe to publish at every window.
                 self._write_state_message()
