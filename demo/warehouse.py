@@ -33,7 +33,25 @@ class Warehouse(Protocol):
     def tables(self) -> set[str]: ...
 
 
-class DuckDB:
+class _Connected:
+    """What both warehouses share: the schema's tables and closing."""
+
+    con: Any
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def tables(self) -> set[str]:
+        found = self.rows(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{SCHEMA}'"
+        )
+        return {name for (name,) in found}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class DuckDB(_Connected):
     dialect = "duckdb"
 
     def __init__(self, path: str) -> None:
@@ -43,17 +61,8 @@ class DuckDB:
         cursor = self.con.execute(sql)
         return cursor.fetchall() if cursor.description else []
 
-    def tables(self) -> set[str]:
-        found = self.rows(
-            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{SCHEMA}'"
-        )
-        return {name for (name,) in found}
 
-    def close(self) -> None:
-        self.con.close()
-
-
-class Postgres:
+class Postgres(_Connected):
     dialect = "postgres"
 
     def __init__(self, dsn: str) -> None:
@@ -63,15 +72,6 @@ class Postgres:
         with self.con.cursor() as cur:
             cur.execute(sql)  # type: ignore[call-overload]
             return cur.fetchall() if cur.description else []
-
-    def tables(self) -> set[str]:
-        found = self.rows(
-            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{SCHEMA}'"
-        )
-        return {name for (name,) in found}
-
-    def close(self) -> None:
-        self.con.close()
 
 
 def _day(column: str, zone: str) -> str:

@@ -50,6 +50,12 @@ class GatewayStream(Stream):
     def gateway(self) -> Gateway:
         return self._tap.gateway  # type: ignore[attr-defined]
 
+    def lower_bound(self, context: Context | None) -> int | None:
+        """The bookmark's second (inclusive) or start_date; None when past the bound."""
+        start = self.get_starting_timestamp(context)
+        lower = max(int(start.timestamp()), 1) if start else 1
+        return None if lower > self.gateway.upper else lower
+
 
 class LogStream(GatewayStream):
     """Logs of one `type`, oldest first, checkpointed after every window."""
@@ -62,11 +68,8 @@ class LogStream(GatewayStream):
 
     def span(self, context: Context | None) -> Window | None:
         """Seconds to read: from the bookmark's second (inclusive) to the run's bound."""
-        start = self.get_starting_timestamp(context)
-        lower = int(start.timestamp()) if start else 1
-        if lower > self.gateway.upper:
-            return None
-        return Window(max(lower, 1), self.gateway.upper)
+        lower = self.lower_bound(context)
+        return None if lower is None else Window(lower, self.gateway.upper)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -109,10 +112,9 @@ class DailyStats(GatewayStream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         tz = self.gateway.settings.stats_timezone
         upper = self.gateway.upper
-        start = self.get_starting_timestamp(context)
         # The bookmark's day is read again: its totals grow until the day is over.
-        lower = int(start.timestamp()) if start else 1
-        if lower > upper:
+        lower = self.lower_bound(context)
+        if lower is None:
             return
         days = days_between(lower, upper, tz)
 
@@ -123,7 +125,9 @@ class DailyStats(GatewayStream):
                 last = min(upper, day_start(days[span.last + 1], tz) - 1)
             return self.gateway.stat_totals(first, last)
 
-        for day, totals in DaySearch(days, ask, skip_leading_empty=start is None):
+        # With neither bookmark nor start_date, history starts at the first day with usage.
+        unbounded = self.get_starting_timestamp(context) is None
+        for day, totals in DaySearch(days, ask, skip_leading_empty=unbounded):
             created_at = rfc3339(max(day_start(day, tz), 0))
             for model, fields in sorted(totals.items()):
                 yield {
