@@ -1,0 +1,203 @@
+"""Records and keys: pinned across releases, and the fast paths equal the general ones."""
+# ruff: noqa: RUF001 - New API writes its log content in Chinese, full-width commas included
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tap_1688token import jsontext
+from tap_1688token.records import (
+    IDENTITY_FIELDS,
+    KNOWN_FIELDS,
+    _normalize_plain,
+    identity_digest,
+    normalize,
+    rfc3339,
+    to_records,
+)
+
+# Served newest first, as servers list them.
+ITEMS = [
+    # New API as served to a user: `other` a JSON string, channel_name blank
+    {"id": 4101, "user_id": 1, "created_at": 1767225600, "type": 2,
+     "content": "模型倍率 1.50，分组倍率 1.00", "username": "alice", "token_name": "dev-laptop",
+     "model_name": "claude-sonnet-4-6", "quota": 29576, "prompt_tokens": 19387,
+     "completion_tokens": 66, "use_time": 1, "is_stream": False, "channel": 3,
+     "channel_name": "", "token_id": 103, "group": "default", "ip": "198.51.100.23",
+     "request_id": "20260101000000738649563dn3iZESU",
+     "other": '{"cache_ratio":1,"completion_ratio":5,"frt":-1000,"model_ratio":1.5}'},
+    # the same log from a server sending numbers as strings, ms, and 0/1 booleans
+    {"id": "17", "user_id": "1", "created_at": 1767225600000, "type": "2",
+     "content": "模型倍率 1.50，分组倍率 1.00", "username": "alice", "token_name": "dev-laptop",
+     "model_name": "claude-sonnet-4-6", "quota": "29576", "prompt_tokens": 19387.0,
+     "completion_tokens": 66, "use_time": 1, "is_stream": 0, "channel": 3, "token_id": 103,
+     "group": "default", "request_id": "20260101000000738649563dn3iZESU",
+     "other": {"cache_ratio": 1}},
+    # two identical logs in one second, and a third differing only in quota
+    {"id": 0, "created_at": 1767225601, "type": 2, "model_name": "gpt-4o", "quota": 10,
+     "token_name": "ci"},
+    {"id": 0, "created_at": 1767225601, "type": 2, "model_name": "gpt-4o", "quota": 10,
+     "token_name": "ci"},
+    {"id": 0, "created_at": 1767225601, "type": 2, "model_name": "gpt-4o", "quota": 11,
+     "token_name": "ci"},
+    # empty, zero and missing are one value
+    {"created_at": 1767225602, "type": 5, "content": "", "quota": 0, "model_name": "x",
+     "group": None},
+    {"created_at": 1767225602, "type": 5, "model_name": "x", "request_id": ""},
+    # unknown fields, misfit values, unparsable other, control characters and quotes
+    {"created_at": "1767225603", "type": 1, "content": '充值 $5.00\n"quoted"\t\\',
+     "quota": 2500000, "username": "bob", "x_new_field": {"a": [1, 2]}, "use_time": "slow",
+     "is_stream": "maybe", "other": "not json {"},
+    {"created_at": 1767225604.0, "type": 6, "content": "refund \u2028 \U0001f600 \x7f",
+     "quota": -5, "token_id": True, "group": 7, "other": "[1, 2]"},
+]  # fmt: skip
+
+# The keys the first release gave these logs. A warehouse upserts on log_key, so a
+# release that changes one duplicates every log it already holds.
+KEYS = [
+    "1767225600-1c9652393a3fbc162671-0",
+    "1767225600-1c9652393a3fbc162671-1",
+    "1767225601-5a35afd6397c40fa714c-0",
+    "1767225601-7a02c6969e65bfb3ae0f-0",
+    "1767225601-7a02c6969e65bfb3ae0f-1",
+    "1767225602-de081661382781d6fe2c-0",
+    "1767225602-de081661382781d6fe2c-1",
+    "1767225603-d589e16bb640d3498daa-0",
+    "1767225604-1c891a57c326fffb3beb-0",
+]
+
+
+def test_log_keys_are_those_of_the_first_release():
+    assert [record["log_key"] for record in to_records(ITEMS)] == KEYS
+
+
+def test_records_are_typed_and_oldest_first():
+    records = to_records(ITEMS)
+    assert [r["created_at"] for r in records][:2] == ["2026-01-01T00:00:00+00:00"] * 2
+    # insertion order among same-second logs: the later-listed (older) one first
+    assert records[0]["id"] == 17
+    assert records[0]["is_stream"] is False
+    assert records[0]["prompt_tokens"] == 19387
+    assert records[1]["other"] == {
+        "cache_ratio": 1, "completion_ratio": 5, "frt": -1000, "model_ratio": 1.5,
+    }  # fmt: skip
+    assert records[7]["other"] is None
+    assert records[7]["other_raw"] == "not json {"
+    assert records[7]["extra"] == {
+        "x_new_field": {"a": [1, 2]}, "use_time": "slow", "is_stream": "maybe",
+    }  # fmt: skip
+    assert records[8]["other"] == {"value": [1, 2]}
+    assert (records[8]["group"], records[8]["token_id"]) == ("7", 1)
+
+
+def _reference_digest(record):
+    # how the first release computed it
+    values = [record.get(field) or None for field in IDENTITY_FIELDS]
+    canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=10).hexdigest()
+
+
+identity_values = {
+    field: st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=30)
+    for field in IDENTITY_FIELDS
+}
+
+
+@settings(max_examples=500)
+@given(st.fixed_dictionaries({}, optional=identity_values))
+def test_identity_digest_is_the_first_releases(record):
+    assert identity_digest(dict.fromkeys(IDENTITY_FIELDS) | record) == _reference_digest(record)
+
+
+def test_digest_escapes_every_character_as_the_first_release():
+    for start in range(0, 0x110000, 0x800):
+        text = "".join(chr(c) for c in range(start, start + 0x800) if not 0xD800 <= c <= 0xDFFF)
+        record = dict.fromkeys(IDENTITY_FIELDS) | {"content": text}
+        assert identity_digest(record) == _reference_digest(record), hex(start)
+
+
+# Mostly values of the right type, so that most items take the fast path.
+fitting = {
+    **{f: st.integers(-(2**40), 2**40) for f in ("id", "quota", "prompt_tokens", "channel")},
+    **{f: st.text(max_size=20) for f in ("username", "model_name", "content", "group")},
+    "is_stream": st.booleans(),
+    "other": st.none()
+    | st.text(max_size=30)
+    | st.just('{"a": 1}')
+    | st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+}
+misfits = st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=5)
+plain_items = st.fixed_dictionaries({}, optional=fitting)
+any_items = plain_items.flatmap(
+    lambda item: st.dictionaries(
+        st.sampled_from(sorted(KNOWN_FIELDS)) | st.text(max_size=8), misfits, max_size=3
+    ).map(lambda more: {**item, **more})
+)
+
+
+@settings(max_examples=500)
+@given(plain_items | any_items, st.integers(1, 2_000_000_000))
+def test_fast_path_equals_the_general_one(item, seconds):
+    fast = _normalize_plain(dict(item), seconds)
+    general = normalize(dict(item), seconds)
+    if fast is not None:
+        assert list(fast.items()) == list(general.items())
+
+
+def test_fast_path_takes_the_common_items():
+    assert all(_normalize_plain(item, 1767225600) for item in ITEMS[2:7])
+
+
+@given(st.integers(1, 253_402_300_799))
+def test_rfc3339(seconds):
+    import time
+
+    assert rfc3339(seconds) == time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(seconds))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500)
+@given(json_values, st.booleans())
+def test_jsontext_parses_as_the_json_module(value, ascii_only):
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert jsontext.loads(text) == json.loads(text)
+    assert jsontext.loads(text.encode()) == json.loads(text)
+
+
+def test_jsontext_edge_cases():
+    assert math.isnan(jsontext.loads("NaN"))
+    assert jsontext.loads("1e400") == math.inf
+    # a lone surrogate cannot be written by any encoder: it becomes U+FFFD
+    assert jsontext.loads(r'{"a\udc00": ["x\ud800y", "\ud83d\ude00"]}') == {
+        "a\ufffd": ["x\ufffdy", "\U0001f600"]
+    }
+    for text in ("", "[1,", "{'a': 1}", "[" * 100_000 + "]" * 100_000):
+        try:
+            jsontext.loads(text)
+        except ValueError:
+            continue
+        raise AssertionError(text[:20])
+
+
+def test_a_lone_surrogate_from_the_server_is_replaced_not_fatal():
+    from tap_1688token.api import _decode
+
+    body = rb'{"data": {"items": [{"created_at": 1767225600, "type": 2, "content": "a\ud800b",'
+    body += rb' "other": "{\"x\": \"\\udfff\"}"}]}}'
+    (record,) = to_records(_decode(body)["data"]["items"])
+    assert record["content"] == "a\ufffdb"
+    assert record["other"] == {"x": "\ufffd"}
+    json.dumps(record).encode()
