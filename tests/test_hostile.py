@@ -96,3 +96,25 @@ def test_truncated_bodies_and_dropped_connections_are_retried(make_sim, waits):
     result = run_tap(tap_config(url))
     assert_exact(sim, result)
     assert len(waits) > 5
+
+
+def test_a_netrc_entry_for_the_host_does_not_replace_the_token(make_sim, tmp_path, monkeypatch):
+    sim, url = make_sim(200, days=2)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password other-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    result = run_tap(tap_config(url))
+    assert result.log_count == 200
+    assert {r.headers.get("Authorization") for r in sim.requests} == {"Bearer sim-token"}
+
+
+def test_proxy_variables_apply(make_sim, monkeypatch, waits):
+    sim, url = make_sim(200, days=2)
+    # a proxy nobody listens on: requests to the gateway must try it, and fail
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    failed = run_tap(tap_config(url, max_retries=1), fails=True)
+    assert "connection failed (ProxyError)" in str(failed.error)
+    assert not sim.requests
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert run_tap(tap_config(url)).log_count == 200
