@@ -52,6 +52,16 @@ class GatewayStream(Stream):
     def gateway(self) -> Gateway:
         return self._tap.gateway  # type: ignore[attr-defined]
 
+    #: when the records being written were read (None: stamp each as it is written)
+    _read_at: datetime.datetime | None = None
+
+    @override
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Context | None
+    ) -> Iterable[Context | None]:
+        # No stream has children; the SDK's default copies a context per record for them.
+        return ()
+
     @override
     def _generate_record_messages(self, record: dict[str, Any]) -> Iterator[RecordMessage]:
         # The SDK's own version walks every property of every record, and every key
@@ -72,7 +82,7 @@ class GatewayStream(Stream):
                     stream=stream_map.stream_alias,
                     record=mapped,
                     version=self._stream_version,
-                    time_extracted=utc_now(),
+                    time_extracted=self._read_at or utc_now(),
                 )
 
     def _deselected_properties(self) -> tuple[str, ...] | None:
@@ -128,8 +138,9 @@ class LogStream(GatewayStream):
                 page_size=self.gateway.settings.page_size,
                 pool=pool,
             )
+            read = ((items, utc_now()) for _window, items in walker.walk(span))
             # The next window is read while this one's records are written.
-            for _window, items in read_ahead(walker.walk(span)):
+            for items, self._read_at in read_ahead(read):
                 yield from to_records(items)
                 # Records are sorted, so the bookmark is safe to publish at every window.
                 self._write_state_message()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import io
 import json
 from contextlib import redirect_stdout
@@ -112,3 +113,21 @@ def test_records_go_out_in_blocks_and_every_state_after_its_records(make_sim):
             for stream, entry in message["value"]["bookmarks"].items():
                 if "replication_key_value" in entry and stream != "daily_stats":
                     assert entry["replication_key_value"] <= newest[stream]
+
+
+def test_time_extracted_is_when_the_window_was_read(make_sim):
+    _, url = make_sim(12_000, days=20)
+    before = datetime.datetime.now(datetime.UTC)
+    out = CountingStdout()
+    with redirect_stdout(out):
+        Tap1688Token(config=tap_config(url), validate_config=True).sync_all()
+    after = datetime.datetime.now(datetime.UTC)
+    stamps = [
+        datetime.datetime.fromisoformat(message["time_extracted"])
+        for message in map(json.loads, out.buffer.getvalue().decode().splitlines())
+        if message["type"] == "RECORD" and message["stream"] == "usage_logs"
+    ]
+    assert len(stamps) > 5000
+    assert stamps == sorted(stamps)
+    assert before <= stamps[0] and stamps[-1] <= after
+    assert 1 < len(set(stamps)) < len(stamps) / 1000  # one per window of pages
