@@ -15,9 +15,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-#: bare 429s back off by this factor per consecutive block (capped): the moment a probe
-#: is let through measures the window, so probes must not overshoot it by much
+#: bare 429s back off by this factor per consecutive block (capped), once the limiter
+#: is learned or when nothing was let through before the block
 BLOCK_GROWTH = 1.3
+#: Until the limiter is learned, probes go just after the first request let through
+#: ages out of each of these windows (seconds) in turn: the moment a probe is let
+#: through measures the window, and limiters are configured in round numbers (New
+#: API's default is 180 requests per 180 s). Between guesses a probe overshoots by 50%
+#: at most, where growing back-off overshoots by its factor on top of its jitter.
+WINDOW_GUESSES = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900)
+#: a guess is probed this much later (a factor, then seconds), for clock and latency jitter
+GUESS_PAD = (1.01, 0.05)
 #: the learned window is padded by this factor so the limiter is never quite full
 MARGIN = 1.05
 #: a learned window is an upper bound: every PROBE_EVERY requests without a 429 it
@@ -87,11 +95,13 @@ class Throttle:
     def succeeded(self, started: float) -> None:
         """A request sent at `started` was let through (any answer but 429)."""
         with self._lock:
-            now = self._clock()
-            if self._blocks:
+            if self._blocks and started >= self._escalated_at:
+                # A probe let through: the block is over. (A request sent before the
+                # block and answered after it was let through before it: it counts
+                # into the budget below, and says nothing of the window.)
                 if self.budget is None and self._streak >= 2 and self._streak_start is not None:
                     self.budget = self._streak
-                    self.window = (now - self._streak_start) * MARGIN
+                    self.window = (started - self._streak_start) * MARGIN
                 self._blocks = 0
                 return
             if self.budget is None:
@@ -116,9 +126,21 @@ class Throttle:
                 self.window *= SLOW_DOWN  # too fast, or someone shares the budget
             if retry_after is not None:
                 wait = retry_after
+            elif self.budget is None and self._streak_start is not None:
+                wait = min(self.backoff_cap, self._next_guess(now) - now)
             else:
                 growth = BLOCK_GROWTH ** (self._blocks - 1)
                 ceiling = min(self.backoff_cap, self.backoff_base * growth)
                 wait = ceiling * random.uniform(0.85, 1.0)  # noqa: S311 - jitter
             self._blocked_until = max(self._blocked_until, now + wait)
             return self._blocked_until - now
+
+    def _next_guess(self, now: float) -> float:
+        """When the first request let through leaves the next window worth trying."""
+        assert self._streak_start is not None
+        factor, seconds = GUESS_PAD
+        for guess in WINDOW_GUESSES:
+            at = self._streak_start + guess * factor + seconds
+            if at > now + seconds:
+                return at
+        return now + self.backoff_cap

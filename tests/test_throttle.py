@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tap_1688token.throttle import BLOCK_GROWTH, MARGIN, SLOW_DOWN, Throttle
+from tap_1688token.throttle import (
+    BLOCK_GROWTH,
+    GUESS_PAD,
+    MARGIN,
+    SLOW_DOWN,
+    WINDOW_GUESSES,
+    Throttle,
+)
 
 
 class Clock:
@@ -101,3 +108,55 @@ def test_429s_of_one_round_count_as_one_block():
     clock.now += first
     again = throttle.limited(None, clock.now - 0.001)
     assert again >= 0.85 * BLOCK_GROWTH  # the next round escalates once
+
+
+def _burst(throttle, clock, n, *, start=100.0, spread=1.0):
+    for i in range(n):
+        clock.now = start + spread * i / n
+        assert throttle.reserve() == 0.0
+        throttle.succeeded(clock.now)
+        throttle.release()
+
+
+def test_first_block_probes_just_past_round_windows():
+    # 60 per 10 s: 60 go out in the first second, the 61st is refused at 101.0.
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    _burst(throttle, clock, 60)
+    clock.now = 101.0
+    probes = []
+    wait = throttle.limited(None, clock.now)
+    while True:
+        clock.now += wait
+        assert throttle.reserve() == pytest.approx(0.0)
+        probes.append(clock.now)
+        if clock.now - 100.0 >= 10.0:  # the limiter lets it through
+            throttle.succeeded(clock.now)
+            throttle.release()
+            break
+        throttle.release()
+        clock.now += 0.01
+        wait = throttle.limited(None, clock.now - 0.01)
+    factor, seconds = GUESS_PAD
+    expected = [100.0 + g * factor + seconds for g in WINDOW_GUESSES if g <= 10]
+    assert probes == pytest.approx(expected)  # 1, 2, 3 and 5 s refused
+    assert throttle.budget == 60
+    assert 10.0 < throttle.window <= (10.0 * factor + seconds) * MARGIN
+
+
+def test_answers_to_requests_sent_before_the_block_do_not_end_it():
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    _burst(throttle, clock, 57)
+    in_flight = [clock.now + 0.001 * i for i in range(1, 4)]  # sent, not yet answered
+    clock.now = 101.0
+    wait = throttle.limited(None, 100.99)
+    clock.now = 101.01
+    for started in in_flight:  # let through before the block, answered after it
+        throttle.succeeded(started)
+    assert throttle.budget is None, "nothing was learned from them"
+    assert throttle.reserve() == pytest.approx(101.0 + wait - clock.now)  # still blocked
+    throttle.release()
+    clock.now = 110.2
+    throttle.succeeded(clock.now)
+    assert throttle.budget == 60  # 57 + the 3 answered late
