@@ -174,7 +174,12 @@ class DailyStats(GatewayStream):
 
         # With neither bookmark nor start_date, history starts at the first day with usage.
         unbounded = self.get_starting_timestamp(context) is None
-        for day, totals in DaySearch(days, ask, skip_leading_empty=unbounded):
+        workers = self.gateway.settings.max_concurrency
+        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            # Days are found a level of the search at a time, so all are found first.
+            mapper = pool.map if pool else map
+            found = list(DaySearch(days, ask, skip_leading_empty=unbounded, mapper=mapper))
+        for day, totals in found:
             created_at = rfc3339(max(day_start(day, tz), 0))
             for model, fields in sorted(totals.items()):
                 yield {

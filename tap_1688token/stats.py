@@ -11,7 +11,7 @@ so an account's empty years cost a handful of requests.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +106,13 @@ def is_empty(totals: Totals) -> bool:
 
 
 class DaySearch:
-    """Yields `(day, totals)` for every day, ascending, asking only where usage is."""
+    """Yields `(day, totals)` for every day, ascending, asking only where usage is.
+
+    The search goes a level at a time: the left halves of every range of a level that
+    holds usage on more than one day are independent, so they are asked together
+    (through `mapper`, e.g. a thread pool's map), and the right halves follow by
+    subtraction.
+    """
 
     def __init__(
         self,
@@ -114,30 +120,43 @@ class DaySearch:
         ask: Callable[[DayRange], Totals],
         *,
         skip_leading_empty: bool,
+        mapper: Callable[..., Iterable[Totals]] = map,
     ) -> None:
         self.days = days
         self.ask = ask
+        self.mapper = mapper
         self.skip_leading_empty = skip_leading_empty
-        self._seen_usage = False
 
     def __iter__(self) -> Iterator[tuple[datetime.date, Totals]]:
         if not self.days:
             return
-        whole = DayRange(0, len(self.days) - 1)
-        yield from self._resolve(whole, self.ask(whole))
+        found = self._resolve()
+        seen_usage = not self.skip_leading_empty
+        for index, day in enumerate(self.days):
+            totals = found.get(index)
+            if totals is not None:
+                seen_usage = True
+            if seen_usage:
+                yield day, totals or {"": {"quota": 0}}
 
-    def _resolve(self, span: DayRange, totals: Totals) -> Iterator[tuple[datetime.date, Totals]]:
-        if is_empty(totals):
-            if self._seen_usage or not self.skip_leading_empty:
-                for index in range(span.first, span.last + 1):
-                    yield self.days[index], {"": {"quota": 0}}
-            return
-        if span.first == span.last:
-            self._seen_usage = True
-            yield self.days[span.first], totals
-            return
-        middle = (span.first + span.last) // 2
-        left, right = DayRange(span.first, middle), DayRange(middle + 1, span.last)
-        left_totals = self.ask(left)
-        yield from self._resolve(left, left_totals)
-        yield from self._resolve(right, subtract(totals, left_totals))
+    def _resolve(self) -> dict[int, Totals]:
+        """Totals of each day with usage, by index; days without are left out."""
+        whole = DayRange(0, len(self.days) - 1)
+        level = [(whole, self.ask(whole))]
+        found: dict[int, Totals] = {}
+        while level:
+            split = []
+            for span, totals in level:
+                if is_empty(totals):
+                    continue
+                if span.first == span.last:
+                    found[span.first] = totals
+                else:
+                    split.append((span, totals))
+            lefts = [DayRange(span.first, (span.first + span.last) // 2) for span, _ in split]
+            answers = list(self.mapper(self.ask, lefts))
+            level = []
+            for (span, totals), left, left_totals in zip(split, lefts, answers, strict=True):
+                right = DayRange(left.last + 1, span.last)
+                level += [(left, left_totals), (right, subtract(totals, left_totals))]
+        return found

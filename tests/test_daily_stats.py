@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 
@@ -153,3 +154,36 @@ def test_unknown_time_zone_is_a_config_error(make_sim):
 
     with pytest.raises(Exception, match="stats_timezone"):
         Tap1688Token(config=tap_config(url, stats_timezone="Mars/Olympus"), validate_config=True)
+
+
+def test_ranges_of_one_level_are_asked_together(make_sim):
+    # 30 days of usage in a 64-day span: the deeper levels of the search hold many ranges.
+    now = int(time.time())
+    sim, url = make_sim(2000, days=30, start=now - 31 * DAY)
+    config = tap_config(url, start_date=pendulum.from_timestamp(now - 64 * DAY).isoformat())
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow_stat(_sim, path, _params):
+        if path not in STAT_PATHS:
+            return
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.02)
+        with lock:
+            in_flight[0] -= 1
+
+    sim.before_request = slow_stat
+    together = run_tap(config)
+    asked_together = sorted((r.params["start_timestamp"], r.params["end_timestamp"])
+                            for r in stat_requests(sim))  # fmt: skip
+    assert most[0] >= 4
+    sim.reset_requests()
+    most[0] = 0
+    one_by_one = run_tap(config | {"max_concurrency": 1})
+    assert most[0] == 1
+    asked_one_by_one = sorted((r.params["start_timestamp"], r.params["end_timestamp"])
+                              for r in stat_requests(sim))  # fmt: skip
+    assert asked_together == asked_one_by_one
+    assert together.records["daily_stats"] == one_by_one.records["daily_stats"]
