@@ -96,7 +96,7 @@ _LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 def unix_seconds(value: Any) -> int:
     """A served `created_at` as Unix seconds; milliseconds are recognized and divided."""
-    if type(value) is int and 0 < value <= _LAST_SECOND:
+    if type(value) is int and 0 < value < _MS_THRESHOLD:
         return value  # the common case, first: every item of every page comes here
     if isinstance(value, bool):
         value = None
@@ -185,7 +185,9 @@ def _normalize_plain(item: dict[str, Any], seconds: int) -> dict[str, Any] | Non
     shape = (tuple(item), tuple(map(type, item.values())))
     plain = _plain_shapes.get(shape)
     if plain is None:
-        plain = _plain_shapes.setdefault(shape, _is_plain(*shape))
+        plain = _is_plain(*shape)
+        if len(_plain_shapes) < 1024:  # a server varying its shapes endlessly: stop learning
+            _plain_shapes[shape] = plain
     if not plain:
         return None
     record = _EMPTY_RECORD | item
@@ -196,8 +198,6 @@ def _normalize_plain(item: dict[str, Any], seconds: int) -> dict[str, Any] | Non
 
 
 def _is_plain(fields: tuple[str, ...], types: tuple[type, ...]) -> bool:
-    if len(_plain_shapes) >= 1024:  # a server varying its shape per item: stop learning
-        return False
     return all(
         field in ("created_at", "other")
         or (field in _EXACT_TYPES and kind in (_EXACT_TYPES[field], type(None)))

@@ -7,10 +7,11 @@ import hashlib
 import json
 import math
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tap_1688token import jsontext
+from tap_1688token.api import GatewayError
 from tap_1688token.records import (
     IDENTITY_FIELDS,
     KNOWN_FIELDS,
@@ -19,6 +20,7 @@ from tap_1688token.records import (
     normalize,
     rfc3339,
     to_records,
+    unix_seconds,
 )
 
 # Served newest first, as servers list them.
@@ -147,6 +149,45 @@ def test_fast_path_equals_the_general_one(item, seconds):
     general = normalize(dict(item), seconds)
     if fast is not None:
         assert list(fast.items()) == list(general.items())
+
+
+@given(
+    st.integers(1, 10**14)
+    | st.integers(-(2**64), 2**64)
+    | st.integers(1, 10**14).map(str)
+    | st.floats(0, 1e14)
+    | st.booleans()
+    | st.none()
+)
+@example(99_999_999_999)
+@example(100_000_000_000)  # milliseconds from here on (1973 in ms)
+@example(253_402_300_799)
+@example(253_402_300_800_000)
+def test_created_at_as_the_first_release_read_it(value):
+    try:
+        got = unix_seconds(value)
+    except GatewayError:
+        got = None
+    try:
+        expected = _reference_unix_seconds(value)
+    except GatewayError:
+        expected = None
+    assert got == expected
+
+
+def _reference_unix_seconds(value):
+    # the first release's reading, without the fast path
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and value >= 100_000_000_000:
+        value //= 1000
+    if not isinstance(value, int) or not 0 < value <= 253_402_300_799:
+        raise GatewayError(value)
+    return value
 
 
 def test_fast_path_takes_the_common_items():
