@@ -137,6 +137,7 @@ class LogStream(GatewayStream):
                 threshold=self.window_threshold,
                 page_size=self.gateway.settings.page_size,
                 pool=pool,
+                first_pages_ahead=workers,
             )
             read = ((items, utc_now()) for _window, items in walker.walk(span))
             # The next window is read while this one's records are written.

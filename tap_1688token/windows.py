@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,8 @@ class Page:
 LOGGER = logging.getLogger("tap-1688token")
 
 Fetch = Callable[[Window, int, int], Page]
+#: a window's page 1: fetched, on its way, or not asked for yet
+FirstPage = Page | Future[Page] | None
 
 #: seconds kept before the oldest log found, see `WindowWalker._plan`
 OLDEST_MARGIN = 86_400
@@ -68,34 +70,44 @@ class WindowWalker:
         threshold: int,
         page_size: int,
         pool: ThreadPoolExecutor | None = None,
+        first_pages_ahead: int = 8,
     ) -> None:
         self.fetch = fetch
         self.threshold = threshold
         self.page_size = page_size
         #: once a window's total is known its pages are independent: fetch them together
         self.pool = pool
+        #: page 1 of this many of the next windows is fetched while a window is read (not
+        #: of all of them: a long history is cut into thousands of windows)
+        self.first_pages_ahead = first_pages_ahead
 
-    def _first_pages(self, windows: list[Window]) -> list[tuple[Window, Page | None]]:
-        """Windows paired with their page 1, fetched together when there is a pool."""
-        if self.pool is None or len(windows) < 2:
-            return [(window, None) for window in windows]
-        pages = self.pool.map(lambda window: self.fetch(window, 1, self.page_size), windows)
-        return list(zip(windows, pages, strict=True))
+    def _fetch_first_pages(self, pending: list[tuple[Window, FirstPage]]) -> None:
+        """Set page 1 of the next windows (the end of `pending`) on its way."""
+        if self.pool is None:
+            return
+        for index in range(len(pending) - 1, len(pending) - 1 - self.first_pages_ahead, -1):
+            if index < 0:
+                return
+            window, first = pending[index]
+            if first is None:
+                pending[index] = (window, self.pool.submit(self.fetch, window, 1, self.page_size))
 
     def walk(self, span: Window) -> Iterator[tuple[Window, list[dict[str, Any]]]]:
-        first: Page | None = self.fetch(span, 1, self.page_size)
-        if not first.items and first.total == 0:
+        whole = self.fetch(span, 1, self.page_size)
+        if not whole.items and whole.total == 0:
             return
-        pending: list[tuple[Window, Page | None]] = [(span, first)]
-        if first.total >= self.threshold:
-            pending = self._first_pages(self._plan(span, first))[::-1]
+        pending: list[tuple[Window, FirstPage]] = [(span, whole)]
+        if whole.total >= self.threshold:
+            pending = [(window, None) for window in reversed(self._plan(span, whole))]
         rereads = 0
         while pending:
-            window, first = pending.pop()
+            window, ahead = pending.pop()
+            self._fetch_first_pages(pending)
+            first = ahead.result() if isinstance(ahead, Future) else ahead
             first = first or self.fetch(window, 1, self.page_size)
             if first.total >= self.threshold and window.width > 1:
                 parts = window.split(math.ceil(2 * first.total / self.threshold))
-                pending.extend(self._first_pages(parts)[::-1])
+                pending += [(part, None) for part in reversed(parts)]
                 continue
             items = self._read(window, first) if first.items or first.total else []
             if items is None:
