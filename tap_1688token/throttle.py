@@ -31,6 +31,9 @@ MARGIN = 1.05
 #: a learned window is an upper bound: every PROBE_EVERY requests without a 429 it
 #: shrinks by SPEED_UP, and a 429 despite it widens it by SLOW_DOWN
 PROBE_EVERY = 30
+#: the first requests' start times kept for the model of the limiter (a longer streak
+#: than this before the first block means a budget the model need not follow exactly)
+STREAK_MEMORY = 10_000
 SPEED_UP = 0.98
 SLOW_DOWN = 1.15
 
@@ -57,6 +60,7 @@ class Throttle:
         self._probe: int | None = None  # while blocked, the one thread testing the limiter
         self._streak_start: float | None = None
         self._streak = 0  # requests let through before the first block
+        self._streak_starts: deque[float] = deque(maxlen=STREAK_MEMORY)
         #: the limiter as learned: at most `budget` starts per `window` seconds
         self.budget: int | None = None
         self.window = 0.0
@@ -102,12 +106,17 @@ class Throttle:
                 if self.budget is None and self._streak >= 2 and self._streak_start is not None:
                     self.budget = self._streak
                     self.window = (started - self._streak_start) * MARGIN
+                    # The limiter still counts the streak's latest requests and this probe:
+                    # a slot frees as each of them ages out, not all at once.
+                    latest = sorted(self._streak_starts)[-(self.budget - 1) :]
+                    self._starts = deque([*latest, started])
                 self._blocks = 0
                 return
             if self.budget is None:
                 if self._streak_start is None:
                     self._streak_start = started
                 self._streak += 1
+                self._streak_starts.append(started)
                 return
             self._quiet += 1
             if self._quiet % PROBE_EVERY == 0:

@@ -45,6 +45,12 @@ def test_backfill_through_the_rate_limiter(make_sim):
     assert served > 60, "the backfill needs more than two limiter windows"
     limiter_windows = elapsed / 3.0 + 1
     assert limited <= 6 * limiter_windows, f"{limited} 429s in {elapsed:.1f} s"
+    # Once a probe is let through, the next requests go as the first ones age out of
+    # the limiter's window, not all at once into it.
+    ordered = sorted(sim.requests, key=lambda r: r.at)
+    first_429 = next(i for i, r in enumerate(ordered) if r.status == 429)
+    probe = next(i for i in range(first_429, len(ordered)) if ordered[i].status == 200)
+    assert [r.status for r in ordered[probe : probe + 30]] == [200] * 30
     print(f"limiter: {served} served, {limited} 429s, {elapsed:.1f} s")
 
 
