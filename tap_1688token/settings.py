@@ -108,7 +108,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Max concurrency",
         description=(
             "Requests in flight at once: the pages of a window, once its total is known, "
-            "and the first pages of sibling windows. 1 = strictly sequential."
+            "the first pages of the next windows, and daily_stats' ranges of one search "
+            "level. 1 = strictly sequential."
         ),
     ),
     th.Property(
