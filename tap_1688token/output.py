@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import sys
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -23,6 +25,8 @@ class BlockWriter(MsgSpecWriter):
     def __init__(self) -> None:
         super().__init__()
         self._held = bytearray()
+        # Paths of the SDK that end without a sync_all (e.g. --test) still write it all.
+        atexit.register(self._flush_at_exit)
 
     @override
     def write_message(self, message: Message) -> None:
@@ -37,3 +41,7 @@ class BlockWriter(MsgSpecWriter):
             sys.stdout.buffer.write(self._held)
             self._held.clear()
         sys.stdout.flush()
+
+    def _flush_at_exit(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # stdout closed, or a closed pipe
+            self.flush()

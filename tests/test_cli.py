@@ -118,3 +118,13 @@ def test_failing_runs_never_print_the_token(make_sim, tmp_path, options, setting
     assert TOKEN not in output
     assert "Traceback" not in output
     assert expected in error_lines(result.stderr)[-1]
+
+
+def test_connection_test_writes_a_record_per_stream(make_sim, tmp_path):
+    _, url = make_sim(300, days=2)
+    config = {"api_key": "sim-token", "base_url": url, "min_age_seconds": 0}
+    result = run_cli(tmp_path, config, "--test")
+    assert result.returncode == 0, result.stderr
+    messages = [json.loads(line) for line in result.stdout.splitlines()]
+    streams = {m["stream"] for m in messages if m["type"] == "RECORD"}
+    assert streams == {"usage_logs", "topup_logs", "refund_logs", "error_logs", "daily_stats"}
