@@ -28,6 +28,9 @@ against (a), and the floors:
               of ceil(count / 100)
   lim floor   data pages x window / budget (only with --rate-limit)
   wall/floor  wall seconds over the larger of the two
+  req floor   data pages + the fewest windows the tap's split rule allows (sum over log
+              types of ceil(count / its window threshold)) + 1 request for the time unit;
+              printed above the table, to set against the tap's 200s
   CPU floor   CPU to json.loads every page body (fetched once, without latency) and
               json.dumps a Singer RECORD message per item to /dev/null, in this process;
               "x CPU floor" is a child's CPU per record over it (start-up included)
@@ -61,6 +64,7 @@ from typing import IO, TypeVar
 
 import requests
 
+from tap_1688token.client import LogStream
 from tests.simulator import SimConfig, Simulator, generate_logs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -431,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = Simulator(logs, SimConfig(latency=args.latency, rate_limit=args.rate_limit))
     counts = {log_type: len(sim.logs(log_type)) for log_type in STREAMS}
     pages = sum(math.ceil(count / PAGE_SIZE) for count in counts.values())
+    windows = sum(math.ceil(count / LogStream.window_threshold) for count in counts.values())
     with sim.serve() as base_url, tempfile.TemporaryDirectory() as workdir:
         warm_bytecode_cache(Path(workdir) / "pycache")
         declared, startup_cpu, startup_rss = tap_about()
@@ -451,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         f"settings: {args.logs} logs over {args.days:g} days ({names}) = {pages} data pages; "
         f"latency {args.latency:g} s; rate limit {limit}; repeat {args.repeat} (median); "
         f"tap extras {json.dumps(args.tap_config_json)}",
+        f"request floor {pages + windows + 1} = {pages} data pages + {windows} windows of at "
+        f"most {LogStream.window_threshold} logs + 1 time unit probe",
         f"CPU floor {per_record_floor * 1e6:.1f} us/record (json.loads + json.dumps RECORD); "
         f"tap start-up (--about) {startup_cpu:.2f} s CPU, {startup_rss:.0f} MB; "
         f"tap {tap_revision()}, declares max_concurrency default {declared}",
