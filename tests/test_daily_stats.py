@@ -191,3 +191,15 @@ def test_ranges_of_one_level_are_asked_together(make_sim):
                               for r in stat_requests(sim))  # fmt: skip
     assert asked_together == asked_one_by_one
     assert together.records["daily_stats"] == one_by_one.records["daily_stats"]
+
+
+def test_exact_through_faults(make_sim, monkeypatch):
+    # Concurrent range requests meet 5xx, dropped bodies, success:false and 429s.
+    monkeypatch.setattr("tap_1688token.api.pause", lambda seconds: None)
+    sim, url = make_sim(3000, days=21, start=START, fault_rate=0.3, seed=5)
+    result = run_tap(stats_config(url, "Asia/Shanghai"))
+    hi = int(pendulum.datetime(2025, 11, 10, tz="UTC").timestamp())
+    expected = expected_days(sim, "Asia/Shanghai", START, hi)
+    got = delivered(result)
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if not k[1]}
+    assert sum(1 for r in stat_requests(sim) if r.status != 200) >= 3
