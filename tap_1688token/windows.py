@@ -80,6 +80,8 @@ class WindowWalker:
         #: page 1 of this many of the next windows is fetched while a window is read (not
         #: of all of them: a long history is cut into thousands of windows)
         self.first_pages_ahead = first_pages_ahead
+        #: pages 2.. of windows not read yet, fetched while the one before is read
+        self._started: dict[Window, dict[int, Future[Page]]] = {}
 
     def _fetch_first_pages(self, pending: list[tuple[Window, FirstPage]]) -> None:
         """Set page 1 of the next windows (the end of `pending`) on its way."""
@@ -92,7 +94,31 @@ class WindowWalker:
             if first is None:
                 pending[index] = (window, self.pool.submit(self.fetch, window, 1, self.page_size))
 
+    def _fetch_pages(self, window: Window, first: Page) -> dict[int, Future[Page]]:
+        """Pages 2.. of a window whose page 1 is known, set on their way (with a pool)."""
+        if self.pool is None or first.total <= len(first.items):
+            return {}
+        size = min(self.page_size, first.page_size or self.page_size)
+        numbers = range(2, math.ceil(first.total / size) + 1)
+        return {n: self.pool.submit(self.fetch, window, n, self.page_size) for n in numbers}
+
+    def _fetch_next_window(self, pending: list[tuple[Window, FirstPage]]) -> None:
+        """Set the pages of the next window on their way, if it will be read as it is."""
+        if self.pool is None or not pending:
+            return
+        window, first = pending[-1]
+        if window in self._started or first is None:
+            return
+        if isinstance(first, Future):  # on its way since before this window's pages
+            if first.exception() is not None:
+                return  # raised when that window's turn comes, after this one is out
+            first = first.result()
+            pending[-1] = (window, first)
+        if first.total < self.threshold or window.width == 1:
+            self._started[window] = self._fetch_pages(window, first)
+
     def walk(self, span: Window) -> Iterator[tuple[Window, list[dict[str, Any]]]]:
+        self._started = {}
         whole = self.fetch(span, 1, self.page_size)
         if not whole.items and whole.total == 0:
             return
@@ -105,11 +131,19 @@ class WindowWalker:
             self._fetch_first_pages(pending)
             first = ahead.result() if isinstance(ahead, Future) else ahead
             first = first or self.fetch(window, 1, self.page_size)
+            started = self._started.pop(window, None)
             if first.total >= self.threshold and window.width > 1:
                 parts = window.split(math.ceil(2 * first.total / self.threshold))
                 pending += [(part, None) for part in reversed(parts)]
                 continue
-            items = self._read(window, first) if first.items or first.total else []
+            if first.items or first.total:
+                started = started or self._fetch_pages(window, first)
+                # The next window's pages queue behind this one's, so the pool has work
+                # while this window's last pages are out.
+                self._fetch_next_window(pending)
+                items = self._read(window, first, started)
+            else:
+                items = []
             if items is None:
                 # Logs were written into the window while it was read, so offsets moved.
                 # They land at the open end of the span: cut that second off and reread.
@@ -165,16 +199,15 @@ class WindowWalker:
             return None
         return min(_created_at(item) for item in page.items)
 
-    def _read(self, window: Window, first: Page) -> list[dict[str, Any]] | None:
-        """All items of a window from page 1 to a short or empty page; None if it moved."""
+    def _read(
+        self, window: Window, first: Page, ahead: dict[int, Future[Page]]
+    ) -> list[dict[str, Any]] | None:
+        """All items of a window from page 1 to a short or empty page; None if it moved.
+
+        `ahead` holds the pages already on their way; the others are fetched in turn.
+        """
         items = list(first.items)
         page, number = first, 1
-        ahead: dict[int, Page] = {}
-        size = min(self.page_size, first.page_size or self.page_size)
-        if self.pool is not None and first.total > len(first.items):
-            numbers = range(2, math.ceil(first.total / size) + 1)
-            fetched = self.pool.map(lambda n: self.fetch(window, n, self.page_size), numbers)
-            ahead = dict(zip(numbers, fetched, strict=True))
         while True:
             _check_in_window(window, page.items)
             size = min(self.page_size, page.page_size or self.page_size)
@@ -185,7 +218,8 @@ class WindowWalker:
                 self.threshold = min(self.threshold, first.total)
             number += 1
             previous = page
-            page = ahead.pop(number, None) or self.fetch(window, number, self.page_size)
+            coming = ahead.pop(number, None)
+            page = coming.result() if coming else self.fetch(window, number, self.page_size)
             if page.total != first.total:
                 return None
             if page.items and page.items == previous.items:

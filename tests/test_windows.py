@@ -21,6 +21,7 @@ class Server:
         self.times = sorted(rng.randint(start, end) for _ in range(n))
         self.lock = threading.Lock()
         self.first_pages: list[Window] = []
+        self.later_pages: list[Window] = []
 
     def fetch(self, window: Window, page: int, size: int) -> Page:
         lo = bisect.bisect_left(self.times, window.start)
@@ -28,9 +29,11 @@ class Server:
         newest_first = [
             {"created_at": t, "n": i} for i, t in reversed(list(enumerate(self.times[lo:hi], lo)))
         ]
-        if page == 1:
-            with self.lock:
+        with self.lock:
+            if page == 1:
                 self.first_pages.append(window)
+            else:
+                self.later_pages.append(window)
         return Page(newest_first[(page - 1) * size : page * size], hi - lo)
 
 
@@ -42,15 +45,19 @@ def test_a_long_history_is_read_exactly_with_few_first_pages_ahead(workers):
         walker = WindowWalker(
             server.fetch, threshold=500, page_size=100, pool=pool, first_pages_ahead=workers
         )
-        seen, previous, most_ahead = [], Window(0, 0), 0
+        seen, previous, most_ahead, most_read_ahead = [], Window(0, 0), 0, 0
         for window, items in walker.walk(span):
             assert window.start > previous.end
             previous = window
             seen += [item["n"] for item in items]
             with server.lock:
                 ahead = sum(1 for w in server.first_pages if w.start > window.end)
+                read_ahead = {w for w in server.later_pages if w.start > window.end}
             most_ahead = max(most_ahead, ahead)
+            # the pages of one window at most are fetched before its turn
+            most_read_ahead = max(most_read_ahead, len(read_ahead))
     # 240 windows are planned; page 1 is fetched for the next few of them, not for all
     assert most_ahead <= (workers if workers > 1 else 0)
+    assert most_read_ahead == (1 if workers > 1 else 0)
     assert sorted(seen) == list(range(60_000))
     assert len(seen) == 60_000
