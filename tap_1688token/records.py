@@ -100,8 +100,8 @@ def unix_seconds(value: Any) -> int:
         return value  # the common case, first: every item of every page comes here
     if isinstance(value, bool):
         value = None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = _integer_text(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and value >= _MS_THRESHOLD:
@@ -251,6 +251,19 @@ def parse_other(value: Any) -> tuple[dict[str, Any] | None, str | None]:
     return (parsed if isinstance(parsed, dict) else {"value": parsed}), None
 
 
+def _integer_text(text: str) -> int | None:
+    """The integer a text holds (digits, an optional minus), else None.
+
+    str.isdigit also says yes to digits int() refuses ("¹", "①"): those are not numbers.
+    """
+    if not text.strip().lstrip("-").isdigit():
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def _coerce(field: str, value: Any) -> tuple[Any, bool]:
     if value is None:
         return None, True
@@ -261,8 +274,8 @@ def _coerce(field: str, value: Any) -> tuple[Any, bool]:
             return value, True
         if isinstance(value, float) and value.is_integer():
             return int(value), True
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value), True
+        if isinstance(value, str) and (number := _integer_text(value)) is not None:
+            return number, True
         return None, False
     if field in BOOLEAN_FIELDS:
         if isinstance(value, bool):

@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -144,6 +145,7 @@ any_items = plain_items.flatmap(
 
 @settings(max_examples=500)
 @given(plain_items | any_items, st.integers(1, 2_000_000_000))
+@example({"channel": "¹", "quota": "-②"}, 1)  # digits to str.isdigit, not to int()
 def test_fast_path_equals_the_general_one(item, seconds):
     fast = _normalize_plain(dict(item), seconds)
     general = normalize(dict(item), seconds)
@@ -188,6 +190,15 @@ def _reference_unix_seconds(value):
     if not isinstance(value, int) or not 0 < value <= 253_402_300_799:
         raise GatewayError(value)
     return value
+
+
+def test_number_like_text_that_is_no_number_is_kept_aside():
+    (record,) = to_records([{"created_at": 1767225600, "quota": "¹", "token_id": "٣"}])
+    assert record["quota"] is None
+    assert record["extra"] == {"quota": "¹"}
+    assert record["token_id"] == 3  # a decimal digit int() reads, as the first release did
+    with pytest.raises(GatewayError, match="created_at"):
+        to_records([{"created_at": "¹"}])
 
 
 def test_fast_path_takes_the_common_items():
