@@ -15,7 +15,7 @@ from tap_1688token.api import (
     PermissionRefused,
     RetryPolicy,
 )
-from tap_1688token.records import unix_seconds
+from tap_1688token.records import integer_text, unix_seconds
 from tap_1688token.settings import Settings
 from tap_1688token.stats import Totals, parse_totals
 from tap_1688token.windows import Page, Window
@@ -150,6 +150,6 @@ def _count(value: Any) -> int:
         return max(value, 0)
     if isinstance(value, float) and value.is_integer():
         return max(int(value), 0)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    if isinstance(value, str):
+        return max(integer_text(value) or 0, 0)
     return 0

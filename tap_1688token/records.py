@@ -101,7 +101,7 @@ def unix_seconds(value: Any) -> int:
     if isinstance(value, bool):
         value = None
     if isinstance(value, str):
-        value = _integer_text(value)
+        value = integer_text(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and value >= _MS_THRESHOLD:
@@ -251,7 +251,7 @@ def parse_other(value: Any) -> tuple[dict[str, Any] | None, str | None]:
     return (parsed if isinstance(parsed, dict) else {"value": parsed}), None
 
 
-def _integer_text(text: str) -> int | None:
+def integer_text(text: str) -> int | None:
     """The integer a text holds (digits, an optional minus), else None.
 
     str.isdigit also says yes to digits int() refuses ("¹", "①"): those are not numbers.
@@ -274,7 +274,7 @@ def _coerce(field: str, value: Any) -> tuple[Any, bool]:
             return value, True
         if isinstance(value, float) and value.is_integer():
             return int(value), True
-        if isinstance(value, str) and (number := _integer_text(value)) is not None:
+        if isinstance(value, str) and (number := integer_text(value)) is not None:
             return number, True
         return None, False
     if field in BOOLEAN_FIELDS:

@@ -11,6 +11,7 @@ so an account's empty years cost a handful of requests.
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +84,8 @@ def _aggregates(row: dict[str, Any]) -> dict[str, int]:
     for name, value in row.items():
         if name in _IGNORED or name.startswith("today") or name not in ADDITIVE_FIELDS:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float | None):
+        finite = not isinstance(value, float) or math.isfinite(value)
+        if isinstance(value, bool) or not isinstance(value, int | float | None) or not finite:
             msg = f"stat field {name!r} is not a number: {value!r:.40}"
             raise GatewayError(msg)
         result[ADDITIVE_FIELDS[name]] = result.get(ADDITIVE_FIELDS[name], 0) + int(value or 0)

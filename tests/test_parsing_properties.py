@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 
+import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from tap_1688token.api import ApiClient, GatewayError, TransientError
 from tap_1688token.client import SCHEMAS
 from tap_1688token.gateway import parse_log_page
 from tap_1688token.records import KNOWN_FIELDS, to_records
+from tap_1688token.stats import parse_totals
 
 VALIDATOR = Draft7Validator(SCHEMAS.get_schema("usage_logs"))
 
@@ -101,3 +104,11 @@ def test_any_response_is_data_or_a_clear_error(status, body):
         assert "\n" not in str(exc)
         assert "secret-token" not in str(exc)
         assert len(str(exc)) < 600
+
+
+def test_numbers_no_number_can_be_are_refused_clearly():
+    # digits to str.isdigit that int() refuses; JSON's NaN and overflowing floats
+    assert parse_log_page({"items": [], "total": "¹"}).total == 0
+    for value in (math.inf, -math.inf, math.nan):
+        with pytest.raises(GatewayError, match="not a number"):
+            parse_totals({"quota": value}, "/api/log/self/stat")
