@@ -29,8 +29,11 @@ GUESS_PAD = (1.01, 0.05)
 #: the learned window is padded by this factor so the limiter is never quite full
 MARGIN = 1.05
 #: a learned window is an upper bound: every PROBE_EVERY requests without a 429 it
-#: shrinks by SPEED_UP, and a 429 despite it widens it by SLOW_DOWN
+#: shrinks by SPEED_UP, and a 429 despite it widens it by SLOW_DOWN. A window that met
+#: a 429 is too short: the window stays ABOVE_TOO_SHORT times over the longest such one,
+#: so a long run settles instead of meeting the limiter every few hundred requests.
 PROBE_EVERY = 30
+ABOVE_TOO_SHORT = 1.02
 #: the first requests' start times kept for the model of the limiter (a longer streak
 #: than this before the first block means a budget the model need not follow exactly)
 STREAK_MEMORY = 10_000
@@ -66,6 +69,7 @@ class Throttle:
         self.window = 0.0
         self._starts: deque[float] = deque()
         self._quiet = 0
+        self._too_short = 0.0  # the longest learned window that still met a 429
 
     def reserve(self) -> float:
         """Book the caller's start time; return how long to wait for it.
@@ -120,7 +124,7 @@ class Throttle:
                 return
             self._quiet += 1
             if self._quiet % PROBE_EVERY == 0:
-                self.window *= SPEED_UP
+                self.window = max(self.window * SPEED_UP, self._too_short * ABOVE_TOO_SHORT)
 
     def limited(self, retry_after: float | None, started: float) -> float:
         """A 429 for a request sent at `started`: block every thread; return the wait."""
@@ -132,7 +136,9 @@ class Throttle:
             self._escalated_at = now
             self._blocks += 1
             if self._blocks == 1 and self.budget is not None:
-                self.window *= SLOW_DOWN  # too fast, or someone shares the budget
+                # too fast, or someone shares the budget
+                self._too_short = max(self._too_short, self.window)
+                self.window *= SLOW_DOWN
             if retry_after is not None:
                 wait = retry_after
             elif self.budget is None and self._streak_start is not None:

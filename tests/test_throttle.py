@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import pytest
 
 from tap_1688token.throttle import (
@@ -163,3 +165,36 @@ def test_answers_to_requests_sent_before_the_block_do_not_end_it():
     clock.now = 110.2
     throttle.succeeded(clock.now)
     assert throttle.budget == 60  # 57 + the 3 answered late
+
+
+def _through_limiter(requests: int, budget: int, window: float) -> tuple[float, list[float]]:
+    """One worker behind New API's limiter (a log of allowed arrival times), fake time."""
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    allowed: deque[float] = deque()
+    refused, done, start = [], 0, clock.now
+    while done < requests:
+        clock.now += max(throttle.reserve(), 0.0)
+        started = clock.now
+        if len(allowed) >= budget and started - allowed[0] >= window:
+            allowed.popleft()
+        clock.now += 0.01  # latency
+        if len(allowed) < budget:
+            allowed.append(started)
+            throttle.succeeded(started)
+            done += 1
+        else:
+            refused.append(started - start)
+            throttle.limited(None, started)
+        throttle.release()
+    return clock.now - start, refused
+
+
+@pytest.mark.parametrize(("budget", "window"), [(60, 10.0), (30, 3.0), (360, 180.0)])
+def test_a_long_run_settles_under_the_limiter(budget, window):
+    requests = 50 * budget
+    elapsed, refused = _through_limiter(requests, budget, window)
+    floor = requests * window / budget
+    assert elapsed <= 1.04 * floor
+    learned = [t for t in refused if t < 2 * window]  # the first block and its probes
+    assert len(refused) - len(learned) <= 2, refused
