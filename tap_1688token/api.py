@@ -191,11 +191,21 @@ class ApiClient:
         )
         self.sleep(wait)
 
-    def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
-        wait = self.throttle.reserve()
-        try:
+    def _book(self) -> None:
+        """Wait for this request's start, booking again if a 429 came meanwhile."""
+        while True:
+            blocks = self.throttle.blocks_seen
+            wait = self.throttle.reserve()
             if wait > 0:
                 self.sleep(wait)
+            if self.throttle.blocks_seen == blocks:
+                return
+            # Booked at a pace the limiter just refused: wait out the block with the rest.
+            self.throttle.release()
+
+    def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
+        self._book()
+        try:
             started = time.monotonic()
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)

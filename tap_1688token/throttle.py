@@ -70,6 +70,9 @@ class Throttle:
         self._starts: deque[float] = deque()
         self._quiet = 0
         self._too_short = 0.0  # the longest learned window that still met a 429
+        #: blocks so far: a caller that slept towards a start booked before the latest
+        #: block books again rather than go at a pace the limiter just refused
+        self.blocks_seen = 0
 
     def reserve(self) -> float:
         """Book the caller's start time; return how long to wait for it.
@@ -135,6 +138,7 @@ class Throttle:
                 return max(0.0, self._blocked_until - now)
             self._escalated_at = now
             self._blocks += 1
+            self.blocks_seen += 1
             if self._blocks == 1 and self.budget is not None:
                 # too fast, or someone shares the budget
                 self._too_short = max(self._too_short, self.window)

@@ -6,6 +6,7 @@ from collections import deque
 
 import pytest
 
+from tap_1688token.api import ApiClient
 from tap_1688token.throttle import (
     BLOCK_GROWTH,
     GUESS_PAD,
@@ -198,3 +199,25 @@ def test_a_long_run_settles_under_the_limiter(budget, window):
     assert elapsed <= 1.04 * floor
     learned = [t for t in refused if t < 2 * window]  # the first block and its probes
     assert len(refused) - len(learned) <= 2, refused
+
+
+def test_a_start_booked_before_a_block_waits_the_block_out():
+    clock = Clock()
+    slept: list[float] = []
+    client = ApiClient("http://127.0.0.1:9", "token", sleep=lambda s: None)
+    client.throttle = throttle = Throttle(per_minute=60, clock=clock)
+    throttle.reserve()  # another request starts now; ours is booked a second later
+    throttle.release()
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+        if len(slept) == 1:  # meanwhile, another request meets a 429
+            throttle.limited(None, clock.now - 0.5)
+
+    client._sleep = sleep
+    client._book()
+    throttle.release()
+    assert slept[0] == pytest.approx(1.0)
+    assert len(slept) == 2, "booked again after the block"
+    assert slept[1] >= 0.85 * 1.0 - 1e-9  # the block's back-off
