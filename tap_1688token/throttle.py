@@ -33,12 +33,12 @@ MARGIN = 1.05
 #: a 429 is too short: the window stays ABOVE_TOO_SHORT times over the longest such one,
 #: so a long run settles instead of meeting the limiter every few hundred requests.
 PROBE_EVERY = 30
+SPEED_UP = 0.98
+SLOW_DOWN = 1.15
 ABOVE_TOO_SHORT = 1.02
 #: the first requests' start times kept for the model of the limiter (a longer streak
 #: than this before the first block means a budget the model need not follow exactly)
 STREAK_MEMORY = 10_000
-SPEED_UP = 0.98
-SLOW_DOWN = 1.15
 
 
 class Throttle:
