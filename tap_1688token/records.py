@@ -98,6 +98,7 @@ def unix_seconds(value: Any) -> int:
     """A served `created_at` as Unix seconds; milliseconds are recognized and divided."""
     if type(value) is int and 0 < value < _MS_THRESHOLD:
         return value  # the common case, first: every item of every page comes here
+    sent = value
     if isinstance(value, bool):
         value = None
     if isinstance(value, str):
@@ -107,7 +108,7 @@ def unix_seconds(value: Any) -> int:
     if isinstance(value, int) and value >= _MS_THRESHOLD:
         value //= 1000
     if not isinstance(value, int) or not 0 < value <= _LAST_SECOND:
-        msg = f"the server sent a log whose created_at is not a Unix time: {value!r:.60}"
+        msg = f"the server sent a log whose created_at is not a Unix time: {sent!r:.60}"
         raise GatewayError(msg)
     return value
 

@@ -197,7 +197,7 @@ def test_number_like_text_that_is_no_number_is_kept_aside():
     assert record["quota"] is None
     assert record["extra"] == {"quota": "¹"}
     assert record["token_id"] == 3  # a decimal digit int() reads, as the first release did
-    with pytest.raises(GatewayError, match="created_at"):
+    with pytest.raises(GatewayError, match="created_at is not a Unix time: '¹'"):
         to_records([{"created_at": "¹"}])
 
 
