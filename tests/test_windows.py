@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tap_1688token.windows import Page, Window, WindowWalker
 
@@ -61,3 +63,42 @@ def test_a_long_history_is_read_exactly_with_few_first_pages_ahead(workers):
     assert most_read_ahead == (1 if workers > 1 else 0)
     assert sorted(seen) == list(range(60_000))
     assert len(seen) == 60_000
+
+
+class CappedServer(Server):
+    """Like New API with a total cap and a page-size cap: `total` stops at `cap`."""
+
+    def __init__(self, times: list[int], cap: int | None, max_page: int) -> None:
+        self.times = sorted(times)
+        self.lock = threading.Lock()
+        self.first_pages, self.later_pages = [], []
+        self.cap, self.max_page = cap, max_page
+
+    def fetch(self, window: Window, page: int, size: int) -> Page:
+        size = min(size, self.max_page)
+        served = super().fetch(window, page, size)
+        total = served.total if self.cap is None else min(served.total, self.cap)
+        return Page(served.items, total, size)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    times=st.lists(st.integers(1_000, 1_200), max_size=700),
+    threshold=st.integers(20, 300),
+    page_size=st.integers(1, 60),
+    max_page=st.integers(5, 100),
+    cap=st.none() | st.integers(50, 400),
+    workers=st.sampled_from([1, 3, 8]),
+)
+def test_any_history_arrives_exactly_once(times, threshold, page_size, max_page, cap, workers):
+    server = CappedServer(times, cap, max_page)
+    with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        walker = WindowWalker(
+            server.fetch,
+            threshold=threshold,
+            page_size=page_size,
+            pool=pool,
+            first_pages_ahead=workers,
+        )
+        seen = [item["n"] for _, items in walker.walk(Window(1, 1_300)) for item in items]
+    assert sorted(seen) == list(range(len(times)))
