@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 import pendulum
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tap_1688token.stats import DayRange, DaySearch
 from tests.conftest import DAY, run_tap, tap_config
 from tests.simulator import generate_logs
 
@@ -203,3 +208,24 @@ def test_exact_through_faults(make_sim, monkeypatch):
     got = delivered(result)
     assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if not k[1]}
     assert sum(1 for r in stat_requests(sim) if r.status != 200) >= 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    quotas=st.lists(st.integers(0, 3) | st.just(0), min_size=1, max_size=120),
+    skip_leading_empty=st.booleans(),
+    pooled=st.booleans(),
+)
+def test_day_search_finds_every_day(quotas, skip_leading_empty, pooled):
+    first = datetime.date(2025, 1, 1)
+    days = [first + datetime.timedelta(days=i) for i in range(len(quotas))]
+
+    def ask(span: DayRange):
+        return {"": {"quota": sum(quotas[span.first : span.last + 1])}}
+
+    with ThreadPoolExecutor(4) as pool:
+        mapper = pool.map if pooled else map
+        found = list(DaySearch(days, ask, skip_leading_empty=skip_leading_empty, mapper=mapper))
+    start = next((i for i, q in enumerate(quotas) if q), len(quotas)) if skip_leading_empty else 0
+    assert [day for day, _ in found] == days[start:]
+    assert [totals[""]["quota"] for _, totals in found] == quotas[start:]
