@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -96,6 +96,11 @@ class GatewayStream(Stream):
             self._deselected = tuple(names) if plain else None
         return self._deselected
 
+    def request_pool(self) -> AbstractContextManager[ThreadPoolExecutor | None]:
+        """Threads for `max_concurrency` requests at once; None when it is 1."""
+        workers = self.gateway.settings.max_concurrency
+        return ThreadPoolExecutor(workers) if workers > 1 else nullcontext()
+
     def lower_bound(self, context: Context | None) -> int | None:
         """The bookmark's second (inclusive) or start_date; None when past the bound."""
         start = self.get_starting_timestamp(context)
@@ -130,14 +135,13 @@ class LogStream(GatewayStream):
             _iso(span.start),
             _iso(span.end),
         )
-        workers = self.gateway.settings.max_concurrency
-        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        with self.request_pool() as pool:
             walker = WindowWalker(
                 lambda window, page, size: self.gateway.log_page(self.log_type, window, page, size),
                 threshold=self.window_threshold,
                 page_size=self.gateway.settings.page_size,
                 pool=pool,
-                first_pages_ahead=workers,
+                first_pages_ahead=self.gateway.settings.max_concurrency,
             )
             read = ((items, utc_now()) for _window, items in walker.walk(span))
             # The next window is read while this one's records are written.
@@ -175,8 +179,7 @@ class DailyStats(GatewayStream):
 
         # With neither bookmark nor start_date, history starts at the first day with usage.
         unbounded = self.get_starting_timestamp(context) is None
-        workers = self.gateway.settings.max_concurrency
-        with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        with self.request_pool() as pool:
             # Days are found a level of the search at a time, so all are found first.
             mapper = pool.map if pool else map
             found = list(DaySearch(days, ask, skip_leading_empty=unbounded, mapper=mapper))

@@ -136,7 +136,7 @@ def to_records(items_newest_first: Iterable[dict[str, Any]]) -> list[dict[str, A
     """
     rows = [(unix_seconds(item.get("created_at")), item) for item in items_newest_first]
     rows.reverse()
-    rows.sort(key=_first)
+    rows.sort(key=operator.itemgetter(0))
     seen: dict[tuple[int, str], int] = {}
     records = []
     for seconds, item in rows:
@@ -147,10 +147,6 @@ def to_records(items_newest_first: Iterable[dict[str, Any]]) -> list[dict[str, A
         record["log_key"] = f"{seconds}-{digest}-{ordinal}"
         records.append(record)
     return records
-
-
-def _first(row: tuple[int, Any]) -> int:
-    return row[0]
 
 
 _identity_values = operator.itemgetter(*IDENTITY_FIELDS)
