@@ -19,7 +19,7 @@ from typing_extensions import override
 from tap_1688token.readahead import read_ahead
 from tap_1688token.records import rfc3339, to_records
 from tap_1688token.stats import ADDITIVE_FIELDS, DayRange, DaySearch, day_start, days_between
-from tap_1688token.windows import Window, WindowWalker
+from tap_1688token.windows import WINDOW_THRESHOLD, Window, WindowWalker
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -113,9 +113,7 @@ class LogStream(GatewayStream):
 
     log_type: ClassVar[int]
     primary_keys: ClassVar[list[str]] = ["log_key"]
-    #: a window holding this many logs is split: bounds memory and offset depth, and
-    #: stays under the 10,000 some servers cap `total` at
-    window_threshold: ClassVar[int] = 5000
+    window_threshold: ClassVar[int] = WINDOW_THRESHOLD
 
     def span(self, context: Context | None) -> Window | None:
         """Seconds to read: from the bookmark's second (inclusive) to the run's bound."""

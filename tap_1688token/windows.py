@@ -54,6 +54,9 @@ Fetch = Callable[[Window, int, int], Page]
 #: a window's page 1: fetched, on its way, or not asked for yet
 FirstPage = Page | Future[Page] | None
 
+#: a window holding this many logs is split: bounds memory and offset depth, and stays
+#: under the 10,000 some servers cap `total` at
+WINDOW_THRESHOLD = 5000
 #: seconds kept before the oldest log found, see `WindowWalker._plan`
 OLDEST_MARGIN = 86_400
 #: a one-second window whose total changes while it is read is read again this often

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
+from tap_1688token.logtypes import LOG_STREAMS, TYPE_BY_STREAM
 from tap_1688token.tap import Tap1688Token
 from tests.simulator import SimConfig, Simulator, generate_logs, user_view
 
 # A fixed past so ranges never touch "now" unless a test wants them to.
 T0 = 1_750_000_000  # 2025-06-15
 DAY = 86_400
-TYPE_BY_STREAM = {"usage_logs": 2, "topup_logs": 1, "refund_logs": 6, "error_logs": 5}
-LOG_STREAMS = tuple(TYPE_BY_STREAM)
 
 
 @dataclass
