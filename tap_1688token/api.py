@@ -19,6 +19,8 @@ import requests
 import requests.adapters
 
 from tap_1688token import __version__, jsontext
+from tap_1688token.errors import AuthError, EndpointMissing, GatewayError, PermissionRefused
+from tap_1688token.settings import Settings
 from tap_1688token.throttle import Throttle
 
 LOGGER = logging.getLogger("tap-1688token")
@@ -29,22 +31,6 @@ _AUTH_PHRASES = ("无权进行此操作", "access token", "new-api-user", "unaut
 _PERMISSION_PHRASES = ("权限不足", "permission", "privilege", "not allowed")
 
 
-class GatewayError(Exception):
-    """A failure the user must act on; the message is one line and names what to fix."""
-
-
-class AuthError(GatewayError):
-    """The server refused our credentials."""
-
-
-class PermissionRefused(GatewayError):
-    """The credentials are valid but this endpoint is not open to them (admin only)."""
-
-
-class EndpointMissing(GatewayError):
-    """HTTP 404: this server has no such endpoint."""
-
-
 class TransientError(Exception):
     """A failed attempt worth retrying (never leaves this module's retry loop)."""
 
@@ -53,18 +39,22 @@ class TransientError(Exception):
 class RetryPolicy:
     """How long to keep trying, by kind of failure."""
 
-    #: tries for 5xx, timeouts, dropped connections and unreadable bodies
-    max_attempts: int = 6
+    #: retries after a 5xx, timeout, dropped connection or unreadable body
+    max_retries: int
+    #: seconds a run may spend waiting out 429s on one request before it fails
+    max_rate_limit_wait_seconds: float
     #: tries for a 200 `success: false` that is not an auth failure
     refused_attempts: int = 3
-    #: seconds a run may spend waiting out 429s on one request before it fails
-    rate_limit_wait: float = 600.0
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
 
+    @property
+    def max_attempts(self) -> int:
+        return self.max_retries + 1
+
     def backoff(self, attempt: int) -> float:
         """Exponential back-off with jitter: attempt 1 waits ~base, doubling up to the cap."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
         return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
 
 
@@ -102,40 +92,29 @@ def _snippet(response: requests.Response) -> str:
 class ApiClient:
     """A requests session bound to one gateway account."""
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        user_id: int | None = None,
-        timeout: float = 60.0,
-        policy: RetryPolicy | None = None,
-        max_requests_per_minute: int | None = None,
-        connections: int = 1,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.policy = policy or RetryPolicy()
+    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] | None = None) -> None:
+        self.base_url = settings.base_url
+        self.request_timeout_seconds = settings.request_timeout_seconds
+        self.policy = RetryPolicy(settings.max_retries, settings.max_rate_limit_wait_seconds)
         self.throttle = Throttle(
-            max_requests_per_minute,
+            settings.max_requests_per_minute,
             backoff_base=self.policy.backoff_base,
             backoff_cap=self.policy.backoff_cap,
         )
         self._sleep = sleep
         self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(connections, 10))
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(settings.max_concurrency, 10))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update(
             {
-                "Authorization": f"Bearer {api_key}",
+                "Authorization": f"Bearer {settings.api_key}",
                 "Accept": "application/json",
                 "User-Agent": f"tap-1688token/{__version__}",
             }
         )
-        if user_id is not None:
-            self.session.headers["New-Api-User"] = str(user_id)
+        if settings.user_id is not None:
+            self.session.headers["New-Api-User"] = str(settings.user_id)
         # requests looks up proxy variables, CA bundle variables and ~/.netrc again on
         # every request: a fifth of its CPU per page. Every request goes to one host, so
         # look them up once. (A ~/.netrc entry for the host would have replaced the
@@ -164,7 +143,7 @@ class ApiClient:
                 # Every thread waits this out (the throttle blocks them all), then the
                 # throttle paces requests at the rate the limiter turned out to allow.
                 wait = limited.wait
-                if limited_for + wait > self.policy.rate_limit_wait:
+                if limited_for + wait > self.policy.max_rate_limit_wait_seconds:
                     msg = (
                         f"{url}: still rate limited (HTTP 429) after waiting "
                         f"{limited_for:.0f} s; raise max_rate_limit_wait_seconds or set "
@@ -208,9 +187,12 @@ class ApiClient:
         try:
             started = time.monotonic()
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout)
+                response = self.session.get(
+                    url, params=params, timeout=self.request_timeout_seconds
+                )
             except requests.Timeout:
-                msg = f"no answer within {self.timeout:g} s (request_timeout_seconds)"
+                seconds = self.request_timeout_seconds
+                msg = f"no answer within {seconds:g} s (request_timeout_seconds)"
                 raise TransientError(msg) from None
             except requests.RequestException as exc:
                 # The exception text can be long and nested; its class says enough.

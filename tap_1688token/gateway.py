@@ -8,16 +8,12 @@ import time
 from typing import Any
 
 from tap_1688token import timeunit
-from tap_1688token.api import (
-    ApiClient,
-    EndpointMissing,
-    GatewayError,
-    PermissionRefused,
-    RetryPolicy,
-)
-from tap_1688token.records import integer_text, unix_seconds
+from tap_1688token.api import ApiClient
+from tap_1688token.errors import EndpointMissing, GatewayError, PermissionRefused
+from tap_1688token.records import unix_seconds
 from tap_1688token.settings import Settings
 from tap_1688token.stats import Totals, parse_totals
+from tap_1688token.values import read_int
 from tap_1688token.windows import Page, Window
 
 LOGGER = logging.getLogger("tap-1688token")
@@ -32,21 +28,11 @@ class Gateway:
 
     def __init__(self, settings: Settings, *, now: float | None = None) -> None:
         self.settings = settings
-        self.client = ApiClient(
-            settings.base_url,
-            settings.api_key,
-            user_id=settings.user_id,
-            timeout=settings.request_timeout,
-            policy=RetryPolicy(
-                max_attempts=settings.max_retries + 1,
-                rate_limit_wait=settings.max_rate_limit_wait,
-            ),
-            max_requests_per_minute=settings.max_requests_per_minute,
-            connections=settings.max_concurrency,
-        )
+        self.client = ApiClient(settings)
         # Fixed once, so logs written during the run cannot shift any page.
         settled = int(now if now is not None else time.time()) - settings.min_age_seconds
-        self.upper = min(settings.end, settled) if settings.end is not None else settled
+        end = settings.end_date
+        self.upper = min(end, settled) if end is not None else settled
         self._unit: str | None = None
         self._unit_lock = threading.Lock()
         configured = settings.stats_endpoint
@@ -125,6 +111,9 @@ class Gateway:
 
 def parse_log_page(data: Any) -> Page:
     """`data` of /api/log/self: `{items, total, page_size}`; a bare list on some forks."""
+    items: Any
+    total: Any
+    size: Any
     if isinstance(data, list):
         items, total, size = data, 0, None
     elif isinstance(data, dict):
@@ -144,12 +133,4 @@ def parse_log_page(data: Any) -> Page:
 
 
 def _count(value: Any) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return max(value, 0)
-    if isinstance(value, float) and value.is_integer():
-        return max(int(value), 0)
-    if isinstance(value, str):
-        return max(integer_text(value) or 0, 0)
-    return 0
+    return max(read_int(value) or 0, 0)

@@ -12,7 +12,9 @@ from typing import Any
 import msgspec
 
 from tap_1688token import jsontext
-from tap_1688token.api import GatewayError
+from tap_1688token.errors import GatewayError
+from tap_1688token.fields import LOG_FIELDS
+from tap_1688token.values import read_int
 
 #: fields that identify a log and that servers store once and never rewrite. Not `id`
 #: (a db id, id % 1024, a row position or 0 by server version), not `channel_name` (a
@@ -33,60 +35,19 @@ IDENTITY_FIELDS = (
     "request_id",
 )
 
-INTEGER_FIELDS = frozenset(
-    {
-        "id",
-        "user_id",
-        "type",
-        "quota",
-        "prompt_tokens",
-        "completion_tokens",
-        "use_time",
-        "channel",
-        "token_id",
-        "elapsed_time",
-    }
-)
-STRING_FIELDS = frozenset(
-    {
-        "username",
-        "token_name",
-        "model_name",
-        "content",
-        "channel_name",
-        "group",
-        "ip",
-        "request_id",
-    }
-)
-BOOLEAN_FIELDS = frozenset({"is_stream"})
 #: every field of the log schemas, in their order
-RECORD_FIELDS = (
-    "log_key",
-    "created_at",
-    "id",
-    "type",
-    "user_id",
-    "username",
-    "token_name",
-    "token_id",
-    "model_name",
-    "quota",
-    "prompt_tokens",
-    "completion_tokens",
-    "use_time",
-    "elapsed_time",
-    "is_stream",
-    "channel",
-    "channel_name",
-    "group",
-    "ip",
-    "request_id",
-    "content",
-    "other",
-    "other_raw",
-    "extra",
-)
+RECORD_FIELDS = tuple(field.name for field in LOG_FIELDS)
+#: fields the tap derives: never typed as sent
+_DERIVED = frozenset({"log_key", "created_at", "other", "other_raw", "extra"})
+
+
+def _typed(json_type: str) -> frozenset[str]:
+    return frozenset(f.name for f in LOG_FIELDS if f.type == json_type and f.name not in _DERIVED)
+
+
+INTEGER_FIELDS = _typed("integer")
+STRING_FIELDS = _typed("string")
+BOOLEAN_FIELDS = _typed("boolean")
 KNOWN_FIELDS = frozenset(RECORD_FIELDS) - {"log_key", "extra"}
 
 # Above this a `created_at` is milliseconds (year 5138 in seconds).
@@ -98,19 +59,13 @@ def unix_seconds(value: Any) -> int:
     """A served `created_at` as Unix seconds; milliseconds are recognized and divided."""
     if type(value) is int and 0 < value < _MS_THRESHOLD:
         return value  # the common case, first: every item of every page comes here
-    sent = value
-    if isinstance(value, bool):
-        value = None
-    if isinstance(value, str):
-        value = integer_text(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and value >= _MS_THRESHOLD:
-        value //= 1000
-    if not isinstance(value, int) or not 0 < value <= _LAST_SECOND:
-        msg = f"the server sent a log whose created_at is not a Unix time: {sent!r:.60}"
+    seconds = read_int(value)
+    if seconds is not None and seconds >= _MS_THRESHOLD:
+        seconds //= 1000
+    if seconds is None or not 0 < seconds <= _LAST_SECOND:
+        msg = f"the server sent a log whose created_at is not a Unix time: {value!r:.60}"
         raise GatewayError(msg)
-    return value
+    return seconds
 
 
 _MINUTES_SECONDS = tuple(f"{m:02d}:{s:02d}+00:00" for m in range(60) for s in range(60))
@@ -248,32 +203,14 @@ def parse_other(value: Any) -> tuple[dict[str, Any] | None, str | None]:
     return (parsed if isinstance(parsed, dict) else {"value": parsed}), None
 
 
-def integer_text(text: str) -> int | None:
-    """The integer a text holds (digits, an optional minus), else None.
-
-    str.isdigit also says yes to digits int() refuses ("¹", "①"): those are not numbers.
-    """
-    if not text.strip().lstrip("-").isdigit():
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
 def _coerce(field: str, value: Any) -> tuple[Any, bool]:
     if value is None:
         return None, True
     if field in INTEGER_FIELDS:
         if isinstance(value, bool):
             return int(value), True
-        if isinstance(value, int):
-            return value, True
-        if isinstance(value, float) and value.is_integer():
-            return int(value), True
-        if isinstance(value, str) and (number := integer_text(value)) is not None:
-            return number, True
-        return None, False
+        number = read_int(value)
+        return number, number is not None
     if field in BOOLEAN_FIELDS:
         if isinstance(value, bool):
             return value, True

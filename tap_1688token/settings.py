@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
 import pendulum
 from singer_sdk import typing as th
 
-DEFAULT_BASE_URL = "https://1688token.ai"
-DEFAULT_CONCURRENCY = 8
+from tap_1688token.errors import SettingError
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -29,7 +28,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "base_url",
         th.StringType,
-        default=DEFAULT_BASE_URL,
+        default="https://1688token.ai",
         title="Base URL",
         description="Root URL of the gateway (any New-API-style server), without /api.",
     ),
@@ -104,7 +103,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "max_concurrency",
         th.IntegerType(minimum=1, maximum=16),
-        default=DEFAULT_CONCURRENCY,
+        default=8,
         title="Max concurrency",
         description=(
             "Requests in flight at once: the pages of a window, once its total is known, "
@@ -148,17 +147,31 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
-class SettingError(ValueError):
-    """A setting that cannot work; the message names it."""
+#: the tap's own settings, copied before the SDK adds its built-in ones to the schema
+PROPERTIES: dict[str, dict[str, Any]] = dict(CONFIG_SCHEMA["properties"])
+SECRETS = tuple(name for name, prop in PROPERTIES.items() if prop.get("secret"))
+
+
+def default(name: str) -> Any:
+    """A setting's default, as the schema declares it."""
+    return PROPERTIES[name].get("default")
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The settings of a run, typed: one field per property of `CONFIG_SCHEMA`, same name.
+
+    Built from a config the schema has validated (types and ranges); `from_config`
+    checks what a schema cannot and fills the schema's defaults, nothing else.
+    """
+
     api_key: str
     base_url: str
     user_id: int | None
-    start: int | None
-    end: int | None
+    #: Unix seconds
+    start_date: int | None
+    #: Unix seconds
+    end_date: int | None
     min_age_seconds: int
     page_size: int
     model_name: str | None
@@ -166,57 +179,54 @@ class Settings:
     stats_timezone: str
     stats_endpoint: str
     max_concurrency: int
-    request_timeout: float
+    request_timeout_seconds: float
     max_retries: int
-    max_rate_limit_wait: float
+    max_rate_limit_wait_seconds: float
     max_requests_per_minute: int | None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
-        """Check what the JSON schema cannot: dates, their order, the URL."""
-        api_key = config.get("api_key")
+        """Check what the JSON schema cannot: dates, their order, the URL, the zone."""
+        # Unset and empty are one: a setting left blank in Meltano arrives as "".
+        values = {
+            name: default(name) if config.get(name) in (None, "") else config[name]
+            for name in PROPERTIES
+        }
+        api_key = values["api_key"]
         if not isinstance(api_key, str) or not api_key.strip():
             msg = "api_key: required (TAP_1688TOKEN_API_KEY)"
             raise SettingError(msg)
-        base_url = str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            msg = f"base_url: must be an http(s) URL such as {DEFAULT_BASE_URL}, got {base_url!r}"
-            raise SettingError(msg)
-        if parts.path.endswith("/api"):
-            msg = f"base_url: give the gateway's root, without /api ({base_url!r})"
-            raise SettingError(msg)
-        start = _epoch(config, "start_date")
-        end = _epoch(config, "end_date")
+        values["api_key"] = api_key.strip()
+        values["base_url"] = _base_url(str(values["base_url"]))
+        start, end = _epoch(values, "start_date"), _epoch(values, "end_date")
         if start is not None and end is not None and start > end:
             msg = "start_date: is after end_date"
             raise SettingError(msg)
-        page_size = int(config.get("page_size", 100))
-        if not 1 <= page_size <= 100:
-            msg = f"page_size: must be between 1 and 100, got {page_size}"
-            raise SettingError(msg)
-        user_id = config.get("user_id")
-        return cls(
-            api_key=api_key.strip(),
-            base_url=base_url,
-            user_id=int(user_id) if user_id is not None else None,
-            start=start,
-            end=end,
-            min_age_seconds=int(config.get("min_age_seconds", 60)),
-            page_size=page_size,
-            model_name=config.get("model_name") or None,
-            timestamp_unit=config.get("timestamp_unit") or "auto",
-            stats_timezone=_timezone(config.get("stats_timezone") or "UTC"),
-            stats_endpoint=config.get("stats_endpoint") or "auto",
-            max_concurrency=int(config.get("max_concurrency") or DEFAULT_CONCURRENCY),
-            request_timeout=float(config.get("request_timeout_seconds", 60)),
-            max_retries=int(config.get("max_retries", 5)),
-            max_rate_limit_wait=float(config.get("max_rate_limit_wait_seconds", 600)),
-            max_requests_per_minute=config.get("max_requests_per_minute"),
-        )
+        values["start_date"], values["end_date"] = start, end
+        values["stats_timezone"] = _timezone(values["stats_timezone"])
+        return cls(**values)
 
     def __repr__(self) -> str:  # the dataclass default would print api_key
         return f"Settings(base_url={self.base_url!r}, user_id={self.user_id!r})"
+
+
+# One declaration per setting: a field here that the schema lacks, or the reverse,
+# fails at import rather than in a run.
+if {field.name for field in fields(Settings)} != set(PROPERTIES):  # pragma: no cover
+    msg = "Settings and CONFIG_SCHEMA declare different settings"
+    raise RuntimeError(msg)
+
+
+def _base_url(url: str) -> str:
+    url = url.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        msg = f"base_url: must be an http(s) URL such as {default('base_url')}, got {url!r}"
+        raise SettingError(msg)
+    if parts.path.endswith("/api"):
+        msg = f"base_url: give the gateway's root, without /api ({url!r})"
+        raise SettingError(msg)
+    return url
 
 
 def _timezone(name: str) -> str:
@@ -227,9 +237,9 @@ def _timezone(name: str) -> str:
         raise SettingError(msg) from None
 
 
-def _epoch(config: Mapping[str, Any], name: str) -> int | None:
-    value = config.get(name)
-    if value in (None, ""):
+def _epoch(values: Mapping[str, Any], name: str) -> int | None:
+    value = values[name]
+    if value is None:
         return None
     try:
         parsed = datetime.datetime.fromisoformat(str(value))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pendulum
 
-from tap_1688token.api import GatewayError
+from tap_1688token.errors import GatewayError
 
 #: aggregates that are sums over the range, by the names servers give them
 ADDITIVE_FIELDS = {

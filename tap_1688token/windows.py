@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from tap_1688token.api import GatewayError
+from tap_1688token.errors import GatewayError
 from tap_1688token.records import unix_seconds
 
 

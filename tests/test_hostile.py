@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 import tap_1688token.api
-from tap_1688token.api import GatewayError
+from tap_1688token.errors import GatewayError
 from tests.conftest import assert_exact, merge, run_tap, tap_config
 
 

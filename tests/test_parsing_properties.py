@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 
 from tap_1688token import api
-from tap_1688token.api import ApiClient, GatewayError, TransientError
+from tap_1688token.api import ApiClient, TransientError
 from tap_1688token.client import SCHEMAS
+from tap_1688token.errors import GatewayError
 from tap_1688token.gateway import parse_log_page
 from tap_1688token.records import KNOWN_FIELDS, to_records
+from tap_1688token.settings import Settings
 from tap_1688token.stats import parse_totals
 
 VALIDATOR = Draft7Validator(SCHEMAS.get_schema("usage_logs"))
@@ -97,7 +99,9 @@ def test_any_response_is_data_or_a_clear_error(status, body):
     response.status_code = status
     response._content = body
     response.request = requests.Request("GET", "http://127.0.0.1/api/log/self").prepare()
-    client = ApiClient("http://127.0.0.1", "secret-token")
+    client = ApiClient(
+        Settings.from_config({"api_key": "secret-token", "base_url": "http://127.0.0.1"})
+    )
     try:
         client._interpret(response)
     except expected_failures as exc:

@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tap_1688token import jsontext
-from tap_1688token.api import GatewayError
+from tap_1688token.errors import GatewayError
 from tap_1688token.records import (
     IDENTITY_FIELDS,
     KNOWN_FIELDS,

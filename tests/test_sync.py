@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from tap_1688token.api import GatewayError
 from tap_1688token.client import LogStream
+from tap_1688token.errors import GatewayError
 from tests.conftest import (
     DAY,
     LOG_STREAMS,

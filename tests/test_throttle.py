@@ -7,6 +7,7 @@ from collections import deque
 import pytest
 
 from tap_1688token.api import ApiClient
+from tap_1688token.settings import Settings
 from tap_1688token.throttle import (
     BLOCK_GROWTH,
     GUESS_PAD,
@@ -204,7 +205,10 @@ def test_a_long_run_settles_under_the_limiter(budget, window):
 def test_a_start_booked_before_a_block_waits_the_block_out():
     clock = Clock()
     slept: list[float] = []
-    client = ApiClient("http://127.0.0.1:9", "token", sleep=lambda s: None)
+    client = ApiClient(
+        Settings.from_config({"api_key": "token", "base_url": "http://127.0.0.1:9"}),
+        sleep=lambda s: None,
+    )
     client.throttle = throttle = Throttle(per_minute=60, clock=clock)
     throttle.reserve()  # another request starts now; ours is booked a second later
     throttle.release()
