@@ -11,9 +11,13 @@ bootstrap:
 		|| $(PYTHON) -m pip install --quiet --user uv
 	@$(UV) sync --locked
 
+# The same checks as .pre-commit-config.yaml: style, types (strict on the package), and
+# dependencies declared exactly as imported.
 lint: bootstrap
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run deptry .
 
 # Meltano (in .tools/venv) and the plugins of meltano.yml (in .meltano/): the end-to-end
 # tests and the demo need them; skipped while meltano.yml, pyproject.toml and the locks are unchanged.

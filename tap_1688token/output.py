@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime
 import sys
+from typing import Any
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+import msgspec
 from singer_sdk.singerlib import Message, RecordMessage
+from singer_sdk.singerlib.encoding import GenericSingerWriter
 from typing_extensions import override
 
 #: RECORD lines held before a write; a page of logs is about 100 KB
 _BLOCK = 1 << 16
 
 
-class BlockWriter(MsgSpecWriter):
-    """The SDK's msgspec writer, without a write and flush per RECORD.
+def _encode_other(value: Any) -> Any:
+    # What the SDK's msgspec writer does with values JSON has no type for.
+    return value.isoformat(sep="T") if isinstance(value, datetime.datetime) else str(value)
 
-    Every other message (STATE above all) first writes what is held, then itself, and
-    flushes: a target sees a STATE only after every record it covers, as before. What
-    a killed run held was never covered by a STATE, so the next run sends it again.
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_encode_other, decimal_format="number")
+
+
+class BlockWriter(GenericSingerWriter[bytes, Message]):
+    """Messages as msgspec JSON lines, without a write and flush per RECORD.
+
+    msgspec encodes RECORD messages several times faster than the json module, and
+    RECORDs written in blocks spare a system call per record. Every other message
+    (STATE above all) first writes what is held, then itself, and flushes: a target sees
+    a STATE only after every record it covers. What a killed run held was never covered
+    by a STATE, so the next run sends it again.
     """
 
     def __init__(self) -> None:
@@ -29,9 +42,14 @@ class BlockWriter(MsgSpecWriter):
         atexit.register(self._flush_at_exit)
 
     @override
+    def serialize_message(self, message: Message) -> bytes:
+        return _ENCODER.encode(message.to_dict()) + b"\n"
+
+    @override
     def write_message(self, message: Message) -> None:
-        # format_message returns a buffer it reuses, so it is copied in at once
-        self._held += self.format_message(message)
+        # Encoded straight onto the end of the block: no line object per record.
+        _ENCODER.encode_into(message.to_dict(), self._held, -1)
+        self._held += b"\n"
         if len(self._held) >= _BLOCK or type(message) is not RecordMessage:
             self.flush()
 

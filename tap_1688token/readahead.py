@@ -14,17 +14,17 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-_DONE = object()
-
 
 def read_ahead(source: Iterable[T], depth: int = 1) -> Iterator[T]:
-    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+    # An item travels as a 1-tuple, so any value (None too) is told from the end (None)
+    # and from a failure.
+    buffer: queue.Queue[tuple[T] | _Failure | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def put(item: object) -> bool:
+    def put(entry: tuple[T] | _Failure | None) -> bool:
         while not stop.is_set():
             try:
-                buffer.put(item, timeout=0.1)
+                buffer.put(entry, timeout=0.1)
             except queue.Full:
                 continue
             return True
@@ -33,23 +33,23 @@ def read_ahead(source: Iterable[T], depth: int = 1) -> Iterator[T]:
     def produce() -> None:
         try:
             for item in source:
-                if not put(item):
+                if not put((item,)):
                     return
         except BaseException as exc:  # handed to the consumer, re-raised there
             put(_Failure(exc))
             return
-        put(_DONE)
+        put(None)
 
     worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
     worker.start()
     try:
         while True:
-            item = buffer.get()
-            if item is _DONE:
+            entry = buffer.get()
+            if entry is None:
                 return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
+            if isinstance(entry, _Failure):
+                raise entry.error
+            yield entry[0]
     finally:
         stop.set()
         worker.join()

@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
+from tap_1688token import logtypes
 from tap_1688token.client import DailyStats, LogStream
 
 
 class UsageLogsStream(LogStream):
-    """Billed model calls (log type 2)."""
+    """Billed model calls."""
 
-    name = "usage_logs"
-    log_type = 2
+    log_type = logtypes.USAGE
 
 
 class TopupLogsStream(LogStream):
-    """Top-ups and redeemed codes (log type 1)."""
+    """Top-ups and redeemed codes."""
 
-    name = "topup_logs"
-    log_type = 1
+    log_type = logtypes.TOPUP
 
 
 class RefundLogsStream(LogStream):
-    """Refunds (log type 6)."""
+    """Refunds."""
 
-    name = "refund_logs"
-    log_type = 6
+    log_type = logtypes.REFUND
 
 
 class ErrorLogsStream(LogStream):
-    """Failed calls (log type 5)."""
+    """Failed calls."""
 
-    name = "error_logs"
-    log_type = 5
+    log_type = logtypes.ERROR
 
 
 class DailyStatsStream(DailyStats):
