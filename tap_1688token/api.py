@@ -14,16 +14,24 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.adapters
+import urllib3.exceptions
 
 from tap_1688token import __version__, jsontext
 from tap_1688token.errors import AuthError, EndpointMissing, GatewayError, PermissionRefused
 from tap_1688token.settings import Settings
+from tap_1688token.stopping import Stop
 from tap_1688token.throttle import Throttle
 
 LOGGER = logging.getLogger("tap-1688token")
+
+#: a body is read this many bytes at most per read, so the deadline is checked often
+_CHUNK = 1 << 16
+#: same-origin moves followed per request (a trailing slash, a path moved)
+_MAX_REDIRECTS = 5
 
 # New API answers auth problems as HTTP 200 `success: false` with these phrases
 # (middleware/auth.go); one-api and forks use English ones.
@@ -84,16 +92,23 @@ def _server_message(body: Any) -> str:
     return ""
 
 
-def _snippet(response: requests.Response) -> str:
-    text = response.content[:200].decode("utf-8", "replace")
+def _snippet(content: bytes) -> str:
+    text = content[:200].decode("utf-8", "replace")
     return " ".join(text.split())
 
 
 class ApiClient:
     """A requests session bound to one gateway account."""
 
-    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        stop: Stop | None = None,
+    ) -> None:
         self.base_url = settings.base_url
+        self.stop = stop or Stop()
         self.request_timeout_seconds = settings.request_timeout_seconds
         self.policy = RetryPolicy(settings.max_retries, settings.max_rate_limit_wait_seconds)
         self.throttle = Throttle(
@@ -126,7 +141,9 @@ class ApiClient:
         self.session.trust_env = False
 
     def sleep(self, seconds: float) -> None:
+        self.stop.check()
         (self._sleep or pause)(seconds)
+        self.stop.check()
 
     def close(self) -> None:
         self.session.close()
@@ -183,33 +200,62 @@ class ApiClient:
             self.throttle.release()
 
     def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
+        self.stop.check()  # no new request once the run is told to stop
         self._book()
         try:
             started = time.monotonic()
-            try:
-                response = self.session.get(
-                    url, params=params, timeout=self.request_timeout_seconds
-                )
-            except requests.Timeout:
-                seconds = self.request_timeout_seconds
-                msg = f"no answer within {seconds:g} s (request_timeout_seconds)"
-                raise TransientError(msg) from None
-            except requests.RequestException as exc:
-                # The exception text can be long and nested; its class says enough.
-                msg = f"connection failed ({type(exc).__name__})"
-                raise TransientError(msg) from None
+            response, content = self._fetch(url, params, started)
             if response.status_code == 429:
                 # Counted before `release` lets a waiting thread probe again.
                 raise _RateLimited(self.throttle.limited(_retry_after(response), started))
             self.throttle.succeeded(started)
         finally:
             self.throttle.release()
-        return self._interpret(response)
+        return self._interpret(response, content)
 
-    def _interpret(self, response: requests.Response) -> Any:
+    def _fetch(
+        self, url: str, params: Mapping[str, Any] | None, started: float
+    ) -> tuple[requests.Response, bytes]:
+        """The answer and its whole body, within one deadline, following same-origin moves."""
+        timeout = self.request_timeout_seconds
+        deadline = started + timeout
+        for _ in range(_MAX_REDIRECTS + 1):
+            try:
+                response = self.session.get(
+                    url, params=params, timeout=timeout, stream=True, allow_redirects=False
+                )
+                content = _read_body(response, deadline)
+            except _TimedOut:
+                msg = f"timed out after {timeout:g} s (request_timeout_seconds)"
+                raise TransientError(msg) from None
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                # The exception text can be long and nested; its class says enough.
+                msg = f"connection failed ({type(exc).__name__})"
+                raise TransientError(msg) from None
+            if not response.is_redirect:
+                return response, content
+            url, params = self._redirect_target(response, params)
+        msg = f"more than {_MAX_REDIRECTS} redirects from {self.base_url}"
+        raise GatewayError(msg)
+
+    def _redirect_target(
+        self, response: requests.Response, params: Mapping[str, Any] | None
+    ) -> tuple[str, Mapping[str, Any] | None]:
+        """Where a redirect leads, if it stays on base_url's origin (the token goes along)."""
+        target = urljoin(response.url, response.headers["Location"])
+        if _origin(target) != _origin(self.base_url):
+            where = target.split("?", 1)[0]
+            msg = (
+                f"base_url {self.base_url} redirects to another origin, {where}; the token "
+                "is not sent there: if that is the same gateway, set base_url to it"
+            )
+            raise GatewayError(msg)
+        # A move that keeps the query keeps the parameters; one that drops it gets them again.
+        return target, (None if urlsplit(target).query else params)
+
+    def _interpret(self, response: requests.Response, content: bytes) -> Any:
         status = response.status_code
-        body: Any = None
-        body = _decode(response.content)
+        body = _decode(content)
         message = _server_message(body)
 
         if status in (401, 403):
@@ -217,7 +263,7 @@ class ApiClient:
                 raise PermissionRefused(message)
             raise _auth_error(message or f"HTTP {status}", status)
         if status >= 500:
-            msg = f"HTTP {status} from the server: {message or _snippet(response)!r}"
+            msg = f"HTTP {status} from the server: {message or _snippet(content)!r}"
             raise TransientError(msg)
         if status == 404:
             msg = (
@@ -226,10 +272,10 @@ class ApiClient:
             )
             raise EndpointMissing(msg)
         if status >= 400:
-            msg = f"HTTP {status} from the server: {message or _snippet(response)!r}"
+            msg = f"HTTP {status} from the server: {message or _snippet(content)!r}"
             raise GatewayError(msg)
         if not isinstance(body, dict):
-            msg = f"unreadable response body (HTTP {status}): {_snippet(response)!r}"
+            msg = f"unreadable response body (HTTP {status}): {_snippet(content)!r}"
             raise TransientError(msg)
         if body.get("success") is False:
             lowered = message.lower()
@@ -239,9 +285,44 @@ class ApiClient:
                 raise _auth_error(message, status)
             raise _Refused(message or "success: false without a message")
         if "data" not in body:
-            msg = f"response without `data` (HTTP {status}): {_snippet(response)!r}"
+            msg = f"response without `data` (HTTP {status}): {_snippet(content)!r}"
             raise TransientError(msg)
         return body["data"]
+
+
+def _read_body(response: requests.Response, deadline: float) -> bytes:
+    """The whole body, or `_TimedOut` once `deadline` (time.monotonic) passes.
+
+    requests' own timeout bounds each read, so a server trickling its body would hold a
+    request for ever; read a piece at a time, each read given only the time left.
+    """
+    chunks: list[bytes] = []
+    raw = response.raw
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _TimedOut
+            connection = getattr(raw, "connection", None)
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(left)
+            try:
+                chunk = raw.read1(_CHUNK, decode_content=True)
+            except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+                raise _TimedOut from None
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    except _TimedOut:
+        response.close()
+        raise
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, f"{parts.hostname}:{parts.port or default}"
 
 
 def _decode(content: bytes) -> Any:
@@ -262,6 +343,10 @@ def _auth_error(message: str, status: int) -> AuthError:
         else "check api_key (on New API: the system access token, plus user_id)"
     )
     return AuthError(f'authentication failed (HTTP {status}): "{message}"; {hint}')
+
+
+class _TimedOut(Exception):
+    """The request's deadline passed while its body was read."""
 
 
 class _RateLimited(Exception):

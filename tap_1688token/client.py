@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -64,16 +64,42 @@ class GatewayStream(FastRecordMessages):
         # No stream has children; the SDK's default copies a context per record for them.
         return ()
 
-    def request_pool(self) -> AbstractContextManager[ThreadPoolExecutor | None]:
+    @contextmanager
+    def request_pool(self) -> Iterator[ThreadPoolExecutor | None]:
         """Threads for `max_concurrency` requests at once; None when it is 1."""
         workers = self.gateway.settings.max_concurrency
-        return ThreadPoolExecutor(workers) if workers > 1 else nullcontext()
+        if workers == 1:
+            yield None
+            return
+        pool = ThreadPoolExecutor(workers)
+        try:
+            yield pool
+        except BaseException:
+            # A failed or stopped run does not wait for the requests still queued.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     def lower_bound(self, context: Context | None) -> int | None:
         """The bookmark's second (inclusive) or start_date; None when past the bound."""
         start = self.get_starting_timestamp(context)
         lower = max(int(start.timestamp()), 1) if start else 1
-        return None if lower > self.gateway.upper else lower
+        upper = self.gateway.upper
+        if lower <= upper:
+            return lower
+        bookmark = self.get_starting_replication_key_value(context)
+        if bookmark is not None and bookmark > rfc3339(upper):
+            self.logger.warning(
+                "%s: the bookmark %s is later than this run's upper bound %s (now - "
+                "min_age_seconds, or end_date): nothing to read. Was the state written "
+                "by a clock running ahead, or for another end_date?",
+                self.name,
+                bookmark,
+                rfc3339(upper),
+            )
+        else:
+            self.logger.info("%s: start_date is past the run's upper bound.", self.name)
+        return None
 
 
 class LogStream(GatewayStream):
@@ -102,7 +128,6 @@ class LogStream(GatewayStream):
 
         span = self.span(context)
         if span is None:
-            self.logger.info("Nothing to read: the bookmark is past the run's upper bound.")
             return
         self.logger.info(
             "Reading %s from %s to %s.",

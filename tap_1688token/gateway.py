@@ -13,6 +13,7 @@ from tap_1688token.errors import EndpointMissing, GatewayError, PermissionRefuse
 from tap_1688token.records import unix_seconds
 from tap_1688token.settings import Settings
 from tap_1688token.stats import Totals, parse_totals
+from tap_1688token.stopping import Stop
 from tap_1688token.values import read_int
 from tap_1688token.windows import Page, Window
 
@@ -26,9 +27,11 @@ SELF_STAT_PATH = "/api/log/self/stat"
 class Gateway:
     """Shared by every stream of a run, so all agree on the bound and the unit."""
 
-    def __init__(self, settings: Settings, *, now: float | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, now: float | None = None, stop: Stop | None = None
+    ) -> None:
         self.settings = settings
-        self.client = ApiClient(settings)
+        self.client = ApiClient(settings, stop=stop)
         # Fixed once, so logs written during the run cannot shift any page.
         settled = int(now if now is not None else time.time()) - settings.min_age_seconds
         end = settings.end_date

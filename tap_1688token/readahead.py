@@ -46,13 +46,21 @@ def read_ahead(source: Iterable[T], depth: int = 1) -> Iterator[T]:
         while True:
             entry = buffer.get()
             if entry is None:
-                return
+                break
             if isinstance(entry, _Failure):
                 raise entry.error
             yield entry[0]
-    finally:
+    except GeneratorExit:
         stop.set()
         worker.join()
+        raise
+    except BaseException:
+        # Failing or stopped: the worker may be inside a request; it sees `stop` after
+        # it and ends on its own, unwaited for.
+        stop.set()
+        raise
+    stop.set()
+    worker.join()
 
 
 class _Failure:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import os
+import signal
 import sys
 from typing import Any
 
@@ -10,11 +15,16 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from tap_1688token.errors import GatewayError, SettingError
+from tap_1688token import stopping
+from tap_1688token.errors import GatewayError, Interrupted, SettingError, TargetGone
 from tap_1688token.gateway import Gateway
 from tap_1688token.output import BlockWriter
 from tap_1688token.settings import CONFIG_SCHEMA, SECRETS, Settings
+from tap_1688token.state import check_state, parse_state
 from tap_1688token.streams import STREAM_TYPES
+
+# Each class sets `name` (a stream's log type names it), though the SDK types it per instance.
+STREAM_NAMES = tuple(stream_type.name for stream_type in STREAM_TYPES)  # type: ignore[misc]
 
 
 class Tap1688Token(Tap):
@@ -30,6 +40,10 @@ class Tap1688Token(Tap):
         super().__init__(validate_config=False, **kwargs)
         self._settings: Settings | None = None
         self._gateway: Gateway | None = None
+        self.stop = stopping.Stop()
+        # In place of the SDK's handler, which exits 0: see stopping.py.
+        stopping.install(self.stop, self._writer_defers)
+        check_state(self.state, "state", STREAM_NAMES)
         if validate_config:
             errors = self.config_errors()
             if errors:
@@ -64,8 +78,12 @@ class Tap1688Token(Tap):
     def gateway(self) -> Gateway:
         """Created at the first request, so a run's upper bound is fixed as it starts."""
         if self._gateway is None:
-            self._gateway = Gateway(self.settings)
+            self._gateway = Gateway(self.settings, stop=self.stop)
         return self._gateway
+
+    def _writer_defers(self, signum: int) -> bool:
+        writer = self.message_writer
+        return isinstance(writer, BlockWriter) and writer.interrupt(signum)
 
     # No public hook runs once around a whole run: here the credentials and the unit
     # are proved before any message is written, and the session closed after the last.
@@ -75,6 +93,10 @@ class Tap1688Token(Tap):
         _ = self.gateway.unit
         try:
             super().sync_all()
+        except Interrupted as exc:
+            if isinstance(self.message_writer, BlockWriter):
+                exc.last_state = self.message_writer.last_state
+            raise
         finally:
             if isinstance(self.message_writer, BlockWriter):
                 self.message_writer.flush()
@@ -84,11 +106,37 @@ class Tap1688Token(Tap):
     @override
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
         try:
+            state = kwargs.get("state")
+            if state is not None:
+                # Checked here, where the file's name is known; Meltano's form unwrapped.
+                source = f"state file {getattr(state, 'name', '')}".rstrip()
+                checked = parse_state(state.read(), source, STREAM_NAMES)
+                kwargs["state"] = io.StringIO(json.dumps(checked))
             super().invoke(*args, **kwargs)
         except GatewayError as exc:
             # The user's fix is in the message; a traceback would only bury it.
             cls.logger.error("%s", exc)
             sys.exit(1)
+        except TargetGone as exc:
+            cls.logger.error("Stopped: %s.", exc)
+            sys.exit(1)
+        except Interrupted as exc:
+            cls.logger.error("%s", _interrupted(exc))
+            # Threads may be in the middle of a request: do not wait for them.
+            logging.shutdown()
+            os._exit(128 + exc.signum)
+
+
+def _interrupted(exc: Interrupted) -> str:
+    name = signal.Signals(exc.signum).name if exc.signum else "a stop signal"
+    bookmarks = (exc.last_state or {}).get("bookmarks", {})
+    marks = ", ".join(
+        f"{stream} from {entry['replication_key_value']}"
+        for stream, entry in bookmarks.items()
+        if isinstance(entry, dict) and entry.get("replication_key_value")
+    )
+    where = f"the last STATE written: {marks}" if marks else "its start (no STATE was written)"
+    return f"Interrupted by {name}: the run did not finish; the next run resumes from {where}."
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

@@ -103,7 +103,7 @@ def test_any_response_is_data_or_a_clear_error(status, body):
         Settings.from_config({"api_key": "secret-token", "base_url": "http://127.0.0.1"})
     )
     try:
-        client._interpret(response)
+        client._interpret(response, body)
     except expected_failures as exc:
         assert "\n" not in str(exc)
         assert "secret-token" not in str(exc)
