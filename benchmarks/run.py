@@ -64,8 +64,8 @@ from typing import IO, TypeVar
 
 import requests
 
+from simulator import SimConfig, Simulator, generate_logs
 from tap_1688token.client import LogStream
-from tests.simulator import SimConfig, Simulator, generate_logs
 
 ROOT = Path(__file__).resolve().parent.parent
 TAP = Path(sys.prefix) / "bin" / "tap-1688token"

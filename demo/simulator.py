@@ -25,8 +25,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from tests.simulator import SimConfig, Simulator, generate_logs
-from tests.simulator.server import _json, _Response
+from simulator import SimConfig, Simulator, generate_logs
+from simulator.server import _json, _Response
 
 STREAM_BY_TYPE = {2: "usage_logs", 1: "topup_logs", 6: "refund_logs", 5: "error_logs"}
 #: mostly billed calls; errors and refunds as a busy account sees them; a top-up a day or so

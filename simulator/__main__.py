@@ -1,4 +1,4 @@
-"""Serve a simulated New API account: ``python -m tests.simulator --port 8765 --logs 20000``."""
+"""Serve a simulated New API account: ``python -m simulator --port 8765 --logs 20000``."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _rate_limit(text: str) -> tuple[int, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.simulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--logs", type=int, default=20_000, help="number of historical logs")
     parser.add_argument("--days", type=float, default=30, help="history length before now")

@@ -1,4 +1,5 @@
-"""Local simulator of a New-API-style gateway's log API, for tests and benchmarks."""
+"""A local simulator of a New-API-style gateway's log API: dev tooling for the tests, the demo
+and the benchmark (standard library only; never installed with the tap)."""
 
 from __future__ import annotations
 
