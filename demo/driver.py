@@ -1,7 +1,7 @@
 """`make demo`: sync the bundled simulator (or your account) into DuckDB twice, then show it.
 
 Run by demo/run.sh after the installs, with the tools' Python (.tools/venv). Without
-TAP_1688TOKEN_API_KEY it starts `python -m demo.simulator` on a free loopback port, runs
+TAP_1688TOKEN_API_KEY it starts `python -m simulator.account` on a free loopback port, runs
 `meltano run tap-1688token target-duckdb`, adds new traffic, runs again, and prints the
 warehouse next to what the simulator holds. With the key set it syncs the real account
 (environment `prod`, warehouse output/1688token.duckdb, state kept between demos).
@@ -49,7 +49,7 @@ class DemoError(RuntimeError):
 @contextmanager
 def simulator() -> Iterator[tuple[str, Any]]:
     """Start the standalone simulator (no steady traffic: the demo adds its own)."""
-    argv = [sys.executable, "-m", "demo.simulator", "--port", "0", "--live-rate", "0"]
+    argv = [sys.executable, "-m", "simulator.account", "--port", "0", "--live-rate", "0"]
     proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -159,7 +159,7 @@ def main() -> int:
 
 
 def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
-    step("Starting the API simulator (python -m demo.simulator): a New API account on loopback")
+    step("Starting the API simulator (python -m simulator.account): a New API account on loopback")
     with simulator() as (base_url, info):
         days = (info["newest"] - info["oldest"]) / 86_400
         print(

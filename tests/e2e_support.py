@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from demo.simulator import STREAM_BY_TYPE, DemoSimulator, build
+from simulator.account import STREAM_BY_TYPE, DemoSimulator, build
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_PYTHON = ROOT / ".tools" / "venv" / "bin" / "python"

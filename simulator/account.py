@@ -1,7 +1,7 @@
 """A realistic New API account on loopback, for the demo and for trying the tap by hand.
 
-    python -m demo.simulator                    # http://127.0.0.1:8765, token sim-token, user 1
-    python -m demo.simulator --live-rate 0      # no traffic unless asked for (the demo)
+    python -m simulator.account                    # http://127.0.0.1:8765, token sim-token, user 1
+    python -m simulator.account --live-rate 0      # no traffic unless asked for (the demo)
 
 It serves tests/simulator (dev tooling, never part of the installed tap) with New API's quirks
 on: ids modulo 1024 (they collide), `other` as a JSON string, seconds on the wire, the
@@ -25,8 +25,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from simulator import SimConfig, Simulator, generate_logs
-from simulator.server import _json, _Response
+from .data import generate_logs
+from .server import SimConfig, Simulator, _json, _Response
 
 STREAM_BY_TYPE = {2: "usage_logs", 1: "topup_logs", 6: "refund_logs", 5: "error_logs"}
 #: mostly billed calls; errors and refunds as a busy account sees them; a top-up a day or so
@@ -121,7 +121,7 @@ def build(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m demo.simulator",
+        prog="python -m simulator.account",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
