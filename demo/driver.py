@@ -1,7 +1,7 @@
 """`make demo`: sync the bundled simulator (or your account) into DuckDB twice, then show it.
 
 Run by demo/run.sh after the installs, with the tools' Python (.tools/venv). Without
-TAP_1688TOKEN_API_KEY it starts `python -m simulator.account` on a free loopback port, runs
+TAP_1688TOKEN_API_KEY it starts `python -m simulator` on a free loopback port, runs
 `meltano run tap-1688token target-duckdb`, adds new traffic, runs again, and prints the
 warehouse next to what the simulator holds. With the key set it syncs the real account
 (environment `prod`, warehouse output/1688token.duckdb, state kept between demos).
@@ -17,12 +17,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from demo import warehouse as wh
+from tap_1688token.logtypes import STREAM_BY_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = ROOT / ".tools" / "venv" / "bin" / "meltano"
@@ -49,7 +50,7 @@ class DemoError(RuntimeError):
 @contextmanager
 def simulator() -> Iterator[tuple[str, Any]]:
     """Start the standalone simulator (no steady traffic: the demo adds its own)."""
-    argv = [sys.executable, "-m", "simulator.account", "--port", "0", "--live-rate", "0"]
+    argv = [sys.executable, "-m", "simulator", "--port", "0", "--live-rate", "0"]
     proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -67,6 +68,12 @@ def simulator() -> Iterator[tuple[str, Any]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def per_stream(summary: Mapping[str, Any]) -> dict[str, int]:
+    """The simulator's logs per type number, as the streams the tap exports them to."""
+    per_type = summary["types"]
+    return {stream: per_type.get(str(number), 0) for number, stream in STREAM_BY_TYPE.items()}
 
 
 def control(base_url: str, path: str) -> dict[str, Any]:
@@ -159,12 +166,12 @@ def main() -> int:
 
 
 def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
-    step("Starting the API simulator (python -m simulator.account): a New API account on loopback")
+    step("Starting the API simulator (python -m simulator): a New API account on loopback")
     with simulator() as (base_url, info):
         days = (info["newest"] - info["oldest"]) / 86_400
         print(
             f"    {base_url}: {info['logs']:,} logs over {days:.0f} days, "
-            f"{len(info['streams'])} log types, ids modulo 1024, `other` as a JSON string"
+            f"{len(info['types'])} log types, ids modulo 1024, `other` as a JSON string"
         )
         # The simulator's own credentials, over any in the environment or .env.
         env.update(
@@ -184,8 +191,8 @@ def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
 
         step(f"New traffic: {NEW_TRAFFIC} calls reach the gateway")
         added = control(base_url, f"/_sim/traffic?add={NEW_TRAFFIC}&spread=5")
-        before = info["streams"]
-        print("    " + ", ".join(f"{s} +{added['streams'][s] - before[s]}" for s in before))
+        before, after = per_stream(info), per_stream(added)
+        print("    " + ", ".join(f"{s} +{after[s] - before[s]}" for s in before))
 
         sent2, took2 = sync(2, env, duckdb_file)
         held = control(base_url, "/_sim/summary")
@@ -199,7 +206,7 @@ def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
             sent1=sent1,
             sent2=sent2,
             boundary=boundary,
-            held=held["streams"],
+            held=per_stream(held),
         )
         print(
             f"    usage_logs: {after2.get('usage_logs', 0):,} rows with {ids:,} distinct server "
