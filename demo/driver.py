@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from demo import warehouse as wh
-from tap_1688token.logtypes import STREAM_BY_TYPE
+from tap_1688token.logtypes import LOG_STREAMS, STREAM_BY_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = ROOT / ".tools" / "venv" / "bin" / "meltano"
@@ -264,11 +264,11 @@ def report_runs(
     step("Rows per table")
     ok = True
     rows = []
-    for table in (*wh.LOG_TABLES, wh.STATS_TABLE):
+    for table in (*LOG_STREAMS, wh.STATS_TABLE):
         new = after2.get(table, 0) - after1.get(table, 0)
         row: list[Any] = [table, after1.get(table, 0), sent1.get(table, 0)]
         row += [sent2.get(table, 0), new, after2.get(table, 0)]
-        if table in wh.LOG_TABLES:
+        if table in LOG_STREAMS:
             # Run 2 re-reads the second of its bookmark (same log_key: upserted), nothing older.
             reread = boundary.get(table, 0)
             fine = sent2.get(table, 0) == new + reread
@@ -292,7 +292,7 @@ def report_runs(
         "and updates its row."
     )
     if held is not None:
-        total_wh = sum(after2.get(t, 0) for t in wh.LOG_TABLES)
+        total_wh = sum(after2.get(t, 0) for t in LOG_STREAMS)
         total_sim = sum(held.values())
         verdict = "match" if total_wh == total_sim else "DIFFER"
         print(

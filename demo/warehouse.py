@@ -16,8 +16,9 @@ from typing import Any, Protocol
 import duckdb
 import psycopg
 
+from tap_1688token.logtypes import LOG_STREAMS
+
 SCHEMA = "tap_1688token"
-LOG_TABLES = ("usage_logs", "topup_logs", "refund_logs", "error_logs")
 STATS_TABLE = "daily_stats"
 QUOTA_PER_USD = 500_000  # New API: 500,000 quota = 1 USD
 #: names the whole-day total row of daily_stats may carry ('' from the tap; meltano.yml maps
@@ -83,7 +84,7 @@ def table_counts(db: Warehouse) -> dict[str, int]:
     present = db.tables()
     return {
         table: db.rows(f"SELECT count(*) FROM {SCHEMA}.{table}")[0][0]
-        for table in (*LOG_TABLES, STATS_TABLE)
+        for table in (*LOG_STREAMS, STATS_TABLE)
         if table in present
     }
 
@@ -92,7 +93,7 @@ def last_second_counts(db: Warehouse) -> dict[str, int]:
     """Rows of each log table in its newest second: what the next run reads again."""
     present = db.tables()
     out = {}
-    for table in LOG_TABLES:
+    for table in LOG_STREAMS:
         if table in present:
             sql = (
                 f"SELECT count(*) FROM {SCHEMA}.{table} "
