@@ -113,7 +113,8 @@ def last_load(db: Warehouse) -> datetime.datetime | None:
     if not tables:
         return None
     stamps = " UNION ALL ".join(f"SELECT max({LOADED_AT}) AS t FROM {SCHEMA}.{t}" for t in tables)
-    return db.rows(f"SELECT max(t) FROM ({stamps}) AS stamps")[0][0]
+    newest = db.rows(f"SELECT max(t) FROM ({stamps}) AS stamps")[0][0]
+    return newest if isinstance(newest, datetime.datetime) else None
 
 
 def loaded_since(

@@ -13,11 +13,11 @@ import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from .data import FIELDS, TYPE_CONSUME, Log, blank_log, complete_log, generate_logs
@@ -70,6 +70,12 @@ class SimConfig:
     latency: float = 0.0
     seed: int = 0
     gzip: bool = False  # New API gzips /api responses when the client accepts it
+
+
+class _Headers(Protocol):
+    """A request's headers as the answers read them: http.server's, looked up ignoring case."""
+
+    def get(self, name: str, /) -> str | None: ...
 
 
 @dataclass
@@ -273,7 +279,7 @@ class Simulator:
             self._requests.append(record)
         return record
 
-    def _answer(self, path: str, params: dict[str, str], headers: Mapping[str, str]) -> Response:
+    def _answer(self, path: str, params: dict[str, str], headers: _Headers) -> Response:
         route = self._routes.get(path)
         if route is not None:
             return route(params)
@@ -332,7 +338,7 @@ class Simulator:
                 return True
             return False
 
-    def _route(self, path: str, params: dict[str, str], headers: Mapping[str, str]) -> Response:
+    def _route(self, path: str, params: dict[str, str], headers: _Headers) -> Response:
         admin = path == "/api/log/stat"
         if path not in ("/api/log/self", "/api/log/self/stat", "/api/log/stat"):
             # New API's NoRoute answer for /api and /v1 paths (controller.RelayNotFound).
@@ -346,7 +352,7 @@ class Simulator:
             return json_response(200, {"data": self._page(params), "message": "", "success": True})
         return json_response(200, {"data": self._stat(params), "message": "", "success": True})
 
-    def _auth(self, headers: Mapping[str, str], admin: bool) -> Response | None:
+    def _auth(self, headers: _Headers, admin: bool) -> Response | None:
         """middleware/auth.go authHelper, for an access-token request."""
         config = self.config
         token = headers.get("Authorization") or ""
