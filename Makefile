@@ -34,4 +34,4 @@ demo:
 # A realistic New API account on http://127.0.0.1:8765 (token sim-token, user 1), for
 # `meltano run tap-1688token target-duckdb` by hand. Ctrl-C stops it.
 simulator:
-	@$(PYTHON) -m demo.simulator
+	@$(PYTHON) -m simulator

@@ -64,14 +64,14 @@ from typing import IO, TypeVar
 
 import requests
 
-from tap_1688token.client import LogStream
-from tests.simulator import SimConfig, Simulator, generate_logs
+from simulator import SimConfig, Simulator, generate_logs
+from tap_1688token.logtypes import STREAM_BY_TYPE
+from tap_1688token.windows import WINDOW_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent.parent
 TAP = Path(sys.prefix) / "bin" / "tap-1688token"
 LAUNCH = Path(__file__).with_name("launch.py")
 API_KEY = "sim-token"
-STREAMS = {2: "usage_logs", 1: "topup_logs", 6: "refund_logs", 5: "error_logs"}
 PAGE_SIZE = 100
 T = TypeVar("T")
 
@@ -206,7 +206,7 @@ def cpu_floor(sim: Simulator, base_url: str) -> float:
         with requests.Session() as session:
             session.headers["Authorization"] = f"Bearer {API_KEY}"
             end = int(time.time())
-            for log_type, stream in STREAMS.items():
+            for log_type, stream in STREAM_BY_TYPE.items():
                 for page in range(1, 1_000_000):
                     params = {"p": page, "page_size": PAGE_SIZE, "type": log_type}
                     params |= {"start_timestamp": 1, "end_timestamp": end}
@@ -329,7 +329,7 @@ def log_catalog(config_path: Path, workdir: Path) -> Path:
     for stream in catalog["streams"]:
         for entry in stream["metadata"]:
             if entry["breadcrumb"] == []:
-                entry["metadata"]["selected"] = stream["tap_stream_id"] in STREAMS.values()
+                entry["metadata"]["selected"] = stream["tap_stream_id"] in STREAM_BY_TYPE.values()
     path = workdir / "catalog.json"
     path.write_text(json.dumps(catalog))
     return path
@@ -347,7 +347,9 @@ def variants(
     concurrency = args.tap_config_json.get("max_concurrency")
     if concurrency is None:
         concurrency = args.concurrency_default or declared or 1
-    records = {f'{{"type":"RECORD","stream":"{STREAMS[t]}"'.encode(): n for t, n in counts.items()}
+    records = {
+        f'{{"type":"RECORD","stream":"{STREAM_BY_TYPE[t]}"'.encode(): n for t, n in counts.items()
+    }
     paths = {key: workdir / f"config-{key}.json" for key in "bc"}
     paths["b"].write_text(json.dumps(config | {"max_concurrency": 1}))
     paths["c"].write_text(json.dumps(config))
@@ -433,9 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     end = int(time.time()) // 86_400 * 86_400  # midnight UTC: the same logs all day
     logs = generate_logs(args.logs, start=end - int(args.days * 86_400), end=end, seed=args.seed)
     sim = Simulator(logs, SimConfig(latency=args.latency, rate_limit=args.rate_limit))
-    counts = {log_type: len(sim.logs(log_type)) for log_type in STREAMS}
+    counts = {log_type: len(sim.logs(log_type)) for log_type in STREAM_BY_TYPE}
     pages = sum(math.ceil(count / PAGE_SIZE) for count in counts.values())
-    windows = sum(math.ceil(count / LogStream.window_threshold) for count in counts.values())
+    windows = sum(math.ceil(count / WINDOW_THRESHOLD) for count in counts.values())
     with sim.serve() as base_url, tempfile.TemporaryDirectory() as workdir:
         warm_bytecode_cache(Path(workdir) / "pycache")
         declared, startup_cpu, startup_rss = tap_about()
@@ -448,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs[variant.key].append(measure(variant, sim, args.timeout))
     rows = [(variant, median(runs[variant.key])) for variant in chosen]
 
-    names = ", ".join(f"{STREAMS[t].split('_')[0]} {n}" for t, n in counts.items())
+    names = ", ".join(f"{STREAM_BY_TYPE[t].split('_')[0]} {n}" for t, n in counts.items())
     limit = f"{args.rate_limit[0]}/{args.rate_limit[1]:g} s" if args.rate_limit else "none"
     header = [
         f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
@@ -457,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         f"latency {args.latency:g} s; rate limit {limit}; repeat {args.repeat} (median); "
         f"tap extras {json.dumps(args.tap_config_json)}",
         f"request floor {pages + windows + 1} = {pages} data pages + {windows} windows of at "
-        f"most {LogStream.window_threshold} logs + 1 time unit probe",
+        f"most {WINDOW_THRESHOLD} logs + 1 time unit probe",
         f"CPU floor {per_record_floor * 1e6:.1f} us/record (json.loads + json.dumps RECORD); "
         f"tap start-up (--about) {startup_cpu:.2f} s CPU, {startup_rss:.0f} MB; "
         f"tap {tap_revision()}, declares max_concurrency default {declared}",

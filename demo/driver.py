@@ -1,10 +1,14 @@
 """`make demo`: sync the bundled simulator (or your account) into DuckDB twice, then show it.
 
 Run by demo/run.sh after the installs, with the tools' Python (.tools/venv). Without
-TAP_1688TOKEN_API_KEY it starts `python -m demo.simulator` on a free loopback port, runs
+TAP_1688TOKEN_API_KEY it starts `python -m simulator` on a free loopback port, runs
 `meltano run tap-1688token target-duckdb`, adds new traffic, runs again, and prints the
 warehouse next to what the simulator holds. With the key set it syncs the real account
 (environment `prod`, warehouse output/1688token.duckdb, state kept between demos).
+
+Every figure comes from the warehouse (rows, and what each run loaded: target-duckdb's
+load-time column) or from Meltano's state (the bookmarks), never from log text: they are
+what a user can check for themselves.
 """
 
 from __future__ import annotations
@@ -17,19 +21,21 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from demo import warehouse as wh
+from tap_1688token.logtypes import LOG_STREAMS, STREAM_BY_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = ROOT / ".tools" / "venv" / "bin" / "meltano"
 OUTPUT = ROOT / "output"
 PIPELINE = ("tap-1688token", "target-duckdb")
 NEW_TRAFFIC = 500
-_METRIC = re.compile(r'METRIC: (\{.*"metric":\s*"record_count".*\})')
 _SHOWN = re.compile(r"Reading \w+_\w+ from|Loading \d+ rows|\[error|ERROR|Traceback|failed")
 _TTY = sys.stdout.isatty()
 
@@ -49,7 +55,7 @@ class DemoError(RuntimeError):
 @contextmanager
 def simulator() -> Iterator[tuple[str, Any]]:
     """Start the standalone simulator (no steady traffic: the demo adds its own)."""
-    argv = [sys.executable, "-m", "demo.simulator", "--port", "0", "--live-rate", "0"]
+    argv = [sys.executable, "-m", "simulator", "--port", "0", "--live-rate", "0"]
     proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -67,6 +73,12 @@ def simulator() -> Iterator[tuple[str, Any]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def per_stream(summary: Mapping[str, Any]) -> dict[str, int]:
+    """The simulator's logs per type number, as the streams the tap exports them to."""
+    per_type = summary["types"]
+    return {stream: per_type.get(str(number), 0) for number, stream in STREAM_BY_TYPE.items()}
 
 
 def control(base_url: str, path: str) -> dict[str, Any]:
@@ -107,26 +119,91 @@ def _short(line: str) -> str:
     return re.sub(r"\s{2,}", " ", line)[:160]
 
 
-def records_sent(lines: list[str]) -> dict[str, int]:
-    """record_count metrics the tap logged, per stream."""
-    sent: dict[str, int] = {}
-    for line in lines:
-        match = _METRIC.search(line)
-        if match:
-            metric = json.loads(match[1])
-            stream = metric["tags"]["stream"]
-            sent[stream] = sent.get(stream, 0) + int(metric["value"])
-    return sent
+def state_id(env: Mapping[str, str]) -> str:
+    """Meltano's id for the pipeline's state in the environment the demo runs."""
+    return f"{env['MELTANO_ENVIRONMENT']}:{PIPELINE[0]}-to-{PIPELINE[1]}"
 
 
-def sync(run: int, env: dict[str, str], duckdb_file: Path) -> tuple[dict[str, int], float]:
-    env_name = env["MELTANO_ENVIRONMENT"]
-    step(f"Run {run}: meltano --environment={env_name} run {' '.join(PIPELINE)}")
+def state_bookmarks(env: dict[str, str]) -> dict[str, datetime]:
+    """Each stream's bookmark in Meltano's state (`meltano state get`), as naive UTC."""
+    done = subprocess.run(  # noqa: S603 - Meltano from .tools, fixed arguments
+        [str(MELTANO), "state", "get", state_id(env)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise DemoError(f"meltano state get failed (status {done.returncode}):\n{done.stderr}")
+    state = json.loads(done.stdout or "{}").get("singer_state") or {}
+    return {
+        stream: datetime.fromisoformat(entry["replication_key_value"])
+        .astimezone(UTC)
+        .replace(tzinfo=None)  # the warehouse holds created_at as naive UTC
+        for stream, entry in (state.get("bookmarks") or {}).items()
+        if entry.get("replication_key_value")
+    }
+
+
+@dataclass(frozen=True)
+class AfterRun:
+    """What the warehouse holds after one run."""
+
+    took: float
+    rows: dict[str, int]
+    #: rows the run loaded or loaded again (a load time newer than the run before)
+    loaded: dict[str, int]
+    #: of those, log rows created before the bookmark the run began at: should be none
+    older: dict[str, int]
+    #: distinct log_key per log table
+    keys: dict[str, int]
+    #: the newest load time: the next run's rows are stamped later
+    last_load: datetime | None
+
+
+@dataclass(frozen=True)
+class Bookmarks:
+    """Where the next run begins (Meltano's state), and the rows it will read again."""
+
+    at: dict[str, datetime]
+    #: log rows in each bookmark's own second
+    rows: dict[str, int]
+
+
+def read_bookmarks(env: dict[str, str], duckdb_file: Path) -> Bookmarks:
+    marks = state_bookmarks(env)
+    with _closing(open_duckdb(duckdb_file)) as db:
+        rows = wh.rows_at(db, {t: m for t, m in marks.items() if t in LOG_STREAMS})
+    return Bookmarks(marks, rows)
+
+
+def sync(
+    run: int,
+    env: dict[str, str],
+    duckdb_file: Path,
+    since: datetime | None = None,
+    begins: Bookmarks | None = None,
+) -> AfterRun:
+    """Run the pipeline once, then read what it left in the warehouse.
+
+    ``since`` is the newest load time before the run; ``begins`` the bookmarks it begins at.
+    """
+    step(f"Run {run}: meltano --environment={env['MELTANO_ENVIRONMENT']} run {' '.join(PIPELINE)}")
     started = time.monotonic()
-    lines = meltano("run", *PIPELINE, env=env, log=OUTPUT / f"demo-run-{run}.log")
+    meltano("run", *PIPELINE, env=env, log=OUTPUT / f"demo-run-{run}.log")
     took = time.monotonic() - started
     print(f"    done in {took:.1f} s (full log: output/demo-run-{run}.log)")
-    return records_sent(lines), took
+    older_than = {t: m for t, m in (begins.at if begins else {}).items() if t in LOG_STREAMS}
+    with _closing(open_duckdb(duckdb_file)) as db:
+        return AfterRun(
+            took=took,
+            rows=wh.table_counts(db),
+            loaded=wh.loaded_since(db, since),
+            older=wh.loaded_since(db, since, older_than),
+            keys=wh.distinct_keys(db),
+            last_load=wh.last_load(db),
+        )
 
 
 def open_duckdb(path: Path) -> wh.DuckDB:
@@ -149,6 +226,8 @@ def main() -> int:
         **os.environ,
         "MELTANO_ENVIRONMENT": "prod" if real else "dev",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # target-duckdb stamps each row it loads or upserts: how the demo tells what a run did.
+        "TARGET_DUCKDB_ADD_METADATA_COLUMNS": "true",
     }
     # As meltano.yml's environments set target-duckdb's filepath.
     duckdb_file = OUTPUT / ("1688token.duckdb" if real else "warehouse.duckdb")
@@ -159,12 +238,12 @@ def main() -> int:
 
 
 def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
-    step("Starting the API simulator (python -m demo.simulator): a New API account on loopback")
+    step("Starting the API simulator (python -m simulator): a New API account on loopback")
     with simulator() as (base_url, info):
         days = (info["newest"] - info["oldest"]) / 86_400
         print(
             f"    {base_url}: {info['logs']:,} logs over {days:.0f} days, "
-            f"{len(info['streams'])} log types, ids modulo 1024, `other` as a JSON string"
+            f"{len(info['types'])} log types, ids modulo 1024, `other` as a JSON string"
         )
         # The simulator's own credentials, over any in the environment or .env.
         env.update(
@@ -174,40 +253,29 @@ def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
         )
         # A fresh warehouse and no bookmark: this simulator's history is new.
         duckdb_file.unlink(missing_ok=True)
-        state_id = f"{env['MELTANO_ENVIRONMENT']}:{PIPELINE[0]}-to-{PIPELINE[1]}"
-        meltano("state", "clear", "--force", state_id, env=env)
+        meltano("state", "clear", "--force", state_id(env), env=env)
 
-        sent1, took1 = sync(1, env, duckdb_file)
-        with _closing(open_duckdb(duckdb_file)) as db:
-            after1 = wh.table_counts(db)
-            boundary = wh.last_second_counts(db)
+        after1 = sync(1, env, duckdb_file)
+        marks = read_bookmarks(env, duckdb_file)
 
         step(f"New traffic: {NEW_TRAFFIC} calls reach the gateway")
         added = control(base_url, f"/_sim/traffic?add={NEW_TRAFFIC}&spread=5")
-        before = info["streams"]
-        print("    " + ", ".join(f"{s} +{added['streams'][s] - before[s]}" for s in before))
+        before, after = per_stream(info), per_stream(added)
+        print("    " + ", ".join(f"{s} +{after[s] - before[s]}" for s in before))
 
-        sent2, took2 = sync(2, env, duckdb_file)
-        held = control(base_url, "/_sim/summary")
+        after2 = sync(2, env, duckdb_file, since=after1.last_load, begins=marks)
+        held = per_stream(control(base_url, "/_sim/summary"))
 
+    ok = report_runs(after1, marks, after2, held)
     with _closing(open_duckdb(duckdb_file)) as db:
-        after2 = wh.table_counts(db)
         ids = wh.distinct_ids(db)
-        ok = report_runs(
-            after1=after1,
-            after2=after2,
-            sent1=sent1,
-            sent2=sent2,
-            boundary=boundary,
-            held=held["streams"],
-        )
         print(
-            f"    usage_logs: {after2.get('usage_logs', 0):,} rows with {ids:,} distinct server "
-            "ids (New API sends id % 1024): log_key, not id, tells them apart."
+            f"    usage_logs: {after2.rows.get('usage_logs', 0):,} rows with {ids:,} distinct "
+            "server ids (New API sends id % 1024): log_key, not id, tells them apart."
         )
         ok &= report_usage(db)
     where = duckdb_file.relative_to(ROOT)
-    print(f"\nRun 1 took {took1:.1f} s, run 2 {took2:.1f} s. Warehouse: {where}")
+    print(f"\nRun 1 took {after1.took:.1f} s, run 2 {after2.took:.1f} s. Warehouse: {where}")
     if not ok:
         print(bold("\nMISMATCH: see above."))
         return 1
@@ -216,23 +284,15 @@ def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
 
 
 def show_real(env: dict[str, str], duckdb_file: Path) -> int:
-    sent1, took1 = sync(1, env, duckdb_file)
+    after1 = sync(1, env, duckdb_file)
+    marks = read_bookmarks(env, duckdb_file)
+    after2 = sync(2, env, duckdb_file, since=after1.last_load, begins=marks)
+    report_runs(after1, marks, after2, held=None)
     with _closing(open_duckdb(duckdb_file)) as db:
-        after1 = wh.table_counts(db)
-        boundary = wh.last_second_counts(db)
-    sent2, took2 = sync(2, env, duckdb_file)
-    with _closing(open_duckdb(duckdb_file)) as db:
-        after2 = wh.table_counts(db)
-        report_runs(
-            after1=after1,
-            after2=after2,
-            sent1=sent1,
-            sent2=sent2,
-            boundary=boundary,
-            held=None,
-        )
         ok = report_usage(db)
-    print(f"\nTimings: run 1 {took1:.1f} s, run 2 {took2:.1f} s. Warehouse: {duckdb_file}")
+    print(
+        f"\nTimings: run 1 {after1.took:.1f} s, run 2 {after2.took:.1f} s. Warehouse: {duckdb_file}"
+    )
     return 0 if ok else 1
 
 
@@ -245,53 +305,54 @@ def _closing(db: wh.DuckDB) -> Iterator[wh.DuckDB]:
 
 
 def report_runs(
-    *,
-    after1: dict[str, int],
-    after2: dict[str, int],
-    sent1: dict[str, int],
-    sent2: dict[str, int],
-    boundary: dict[str, int],
-    held: dict[str, int] | None,
+    after1: AfterRun, marks: Bookmarks, after2: AfterRun, held: dict[str, int] | None
 ) -> bool:
-    """Rows per table after each run; for the logs, run 2 must have sent only new rows."""
-    step("Rows per table")
+    """Rows per table after each run, and what run 2 loaded: for the logs, only new rows and
+    the second each bookmark re-reads, each log once (and all the simulator holds)."""
+    step("Rows per table (the warehouse) and bookmarks (Meltano's state)")
     ok = True
     rows = []
-    for table in (*wh.LOG_TABLES, wh.STATS_TABLE):
-        new = after2.get(table, 0) - after1.get(table, 0)
-        row: list[Any] = [table, after1.get(table, 0), sent1.get(table, 0)]
-        row += [sent2.get(table, 0), new, after2.get(table, 0)]
-        if table in wh.LOG_TABLES:
+    for table in (*LOG_STREAMS, wh.STATS_TABLE):
+        is_log = table in LOG_STREAMS
+        rows1, rows2 = after1.rows.get(table, 0), after2.rows.get(table, 0)
+        loaded, new = after2.loaded.get(table, 0), rows2 - rows1
+        reread = marks.rows.get(table, 0) if is_log else None
+        row: list[Any] = [table, rows1, marks.at.get(table), reread, loaded, new, rows2]
+        if is_log:
             # Run 2 re-reads the second of its bookmark (same log_key: upserted), nothing older.
-            reread = boundary.get(table, 0)
-            fine = sent2.get(table, 0) == new + reread
+            fine = loaded == new + (reread or 0) and not after2.older.get(table, 0)
+            fine &= after2.keys.get(table, 0) == rows2
             if held is not None:
                 row.append(held[table])
-                fine &= held[table] == after2.get(table, 0)
+                fine &= held[table] == rows2
             row.append("yes" if fine else "NO")
             ok &= fine
         else:
             row += [None] * (2 if held is not None else 1)
         rows.append(row)
-    headers = ["table", "rows after run 1", "sent 1", "sent 2", "new rows", "rows after run 2"]
+    headers = ["table", "rows after run 1", "bookmark 1 (UTC)", "in its second"]
+    headers += ["loaded by run 2", "new rows", "rows after run 2"]
     if held is not None:
         headers.append("simulator holds")
     headers.append("exact")
     print(wh.format_table(headers, rows))
+    older = sum(after2.older.values())
     print(
-        "    sent 2 = new rows + the logs of each bookmark's own second, which a run reads "
-        "again\n    (same log_key, so the target upserts them); nothing older is read again."
-        "\n    daily_stats: run 2 reads today again (its totals grow until the day is over) "
-        "and updates its row."
+        f"    loaded by run 2: rows whose {wh.LOADED_AT} is newer than run 1's last load, i.e."
+        "\n    the new rows and the logs of each bookmark's own second, which a run reads again"
+        "\n    (same log_key, so the target upserts them). Rows older than a bookmark loaded"
+        f" again: {older:,}."
+        "\n    daily_stats: run 2 reads the bookmark's day again (its totals grow until the day is"
+        " over)."
     )
+    total_wh = sum(after2.rows.get(t, 0) for t in LOG_STREAMS)
+    keys = sum(after2.keys.get(t, 0) for t in LOG_STREAMS)
+    line = f"    logs in the warehouse: {total_wh:,} ({keys:,} distinct log_key)"
     if held is not None:
-        total_wh = sum(after2.get(t, 0) for t in wh.LOG_TABLES)
         total_sim = sum(held.values())
-        verdict = "match" if total_wh == total_sim else "DIFFER"
-        print(
-            f"    logs in the warehouse: {total_wh:,}; logs the simulator holds: {total_sim:,}"
-            f" -> {verdict}"
-        )
+        verdict = "match" if total_wh == keys == total_sim else "DIFFER"
+        line += f"; logs the simulator holds: {total_sim:,} -> {verdict}"
+    print(line)
     return ok
 
 

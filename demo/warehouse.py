@@ -10,15 +10,19 @@ day of another zone (daily_stats' `timezone`, setting `stats_timezone`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import duckdb
 import psycopg
 
+from tap_1688token.logtypes import LOG_STREAMS
+
 SCHEMA = "tap_1688token"
-LOG_TABLES = ("usage_logs", "topup_logs", "refund_logs", "error_logs")
 STATS_TABLE = "daily_stats"
+#: when target-duckdb (with add_metadata_columns) loaded a row, or upserted it again
+LOADED_AT = "_sdc_batched_at"
 QUOTA_PER_USD = 500_000  # New API: 500,000 quota = 1 USD
 #: names the whole-day total row of daily_stats may carry ('' from the tap; meltano.yml maps
 #: it to '(all)', since target-duckdb loads '' as NULL and refuses NULL in a key column)
@@ -83,23 +87,75 @@ def table_counts(db: Warehouse) -> dict[str, int]:
     present = db.tables()
     return {
         table: db.rows(f"SELECT count(*) FROM {SCHEMA}.{table}")[0][0]
-        for table in (*LOG_TABLES, STATS_TABLE)
+        for table in (*LOG_STREAMS, STATS_TABLE)
         if table in present
     }
 
 
-def last_second_counts(db: Warehouse) -> dict[str, int]:
-    """Rows of each log table in its newest second: what the next run reads again."""
-    present = db.tables()
+def _stamp(moment: datetime.datetime) -> str:
+    """SQL: a timestamp literal for a naive UTC or local moment, as the columns hold them."""
+    return f"TIMESTAMP '{moment.isoformat(sep=' ')}'"
+
+
+def stamped_tables(db: Warehouse) -> list[str]:
+    """The log and stats tables that carry the load-time column."""
+    found = db.rows(
+        "SELECT table_name FROM information_schema.columns "
+        f"WHERE table_schema = '{SCHEMA}' AND column_name = '{LOADED_AT}'"
+    )
+    stamped = {name for (name,) in found}
+    return [table for table in (*LOG_STREAMS, STATS_TABLE) if table in stamped]
+
+
+def last_load(db: Warehouse) -> datetime.datetime | None:
+    """The newest load time in the warehouse: rows stamped later came with a later run."""
+    tables = stamped_tables(db)
+    if not tables:
+        return None
+    stamps = " UNION ALL ".join(f"SELECT max({LOADED_AT}) AS t FROM {SCHEMA}.{t}" for t in tables)
+    newest = db.rows(f"SELECT max(t) FROM ({stamps}) AS stamps")[0][0]
+    return newest if isinstance(newest, datetime.datetime) else None
+
+
+def loaded_since(
+    db: Warehouse,
+    since: datetime.datetime | None,
+    older_than: Mapping[str, datetime.datetime] | None = None,
+) -> dict[str, int]:
+    """Rows per table that a run loaded, or loaded again: stamped after ``since`` (any
+    stamp when None). With ``older_than``, only those tables' rows created before it."""
     out = {}
-    for table in LOG_TABLES:
-        if table in present:
-            sql = (
-                f"SELECT count(*) FROM {SCHEMA}.{table} "
-                f"WHERE created_at = (SELECT max(created_at) FROM {SCHEMA}.{table})"
-            )
-            out[table] = db.rows(sql)[0][0]
+    for table in stamped_tables(db):
+        where = [f"{LOADED_AT} > {_stamp(since)}" if since else f"{LOADED_AT} IS NOT NULL"]
+        if older_than is not None:
+            if table not in older_than:
+                continue
+            where.append(f"created_at < {_stamp(older_than[table])}")
+        sql = f"SELECT count(*) FROM {SCHEMA}.{table} WHERE {' AND '.join(where)}"
+        out[table] = db.rows(sql)[0][0]
     return out
+
+
+def rows_at(db: Warehouse, moments: Mapping[str, datetime.datetime]) -> dict[str, int]:
+    """Rows of each table created in the given second (e.g. its bookmark's)."""
+    present = db.tables()
+    return {
+        table: db.rows(
+            f"SELECT count(*) FROM {SCHEMA}.{table} WHERE created_at = {_stamp(moment)}"
+        )[0][0]
+        for table, moment in moments.items()
+        if table in present
+    }
+
+
+def distinct_keys(db: Warehouse) -> dict[str, int]:
+    """Distinct log_key per log table: its rows, when each log is there once."""
+    present = db.tables()
+    return {
+        table: db.rows(f"SELECT count(DISTINCT log_key) FROM {SCHEMA}.{table}")[0][0]
+        for table in LOG_STREAMS
+        if table in present
+    }
 
 
 def distinct_ids(db: Warehouse, table: str = "usage_logs") -> int:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from simulator import SimConfig, Simulator, generate_logs, user_view
 from tap_1688token.logtypes import LOG_STREAMS, TYPE_BY_STREAM
 from tap_1688token.tap import Tap1688Token
-from tests.simulator import SimConfig, Simulator, generate_logs, user_view
 
 # A fixed past so ranges never touch "now" unless a test wants them to.
 T0 = 1_750_000_000  # 2025-06-15

@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from demo.simulator import STREAM_BY_TYPE, DemoSimulator, build
+from simulator import DemoSimulator, build_account
+from tap_1688token.logtypes import STREAM_BY_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_PYTHON = ROOT / ".tools" / "venv" / "bin" / "python"
 MELTANO = ROOT / ".tools" / "venv" / "bin" / "meltano"
-LOG_STREAMS = tuple(STREAM_BY_TYPE.values())
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _METRIC = re.compile(r'METRIC: (\{.*"metric":\s*"record_count".*\})')
 
@@ -144,14 +144,15 @@ def simulator(
     days: float = 4, per_day: int = 700, **config: Any
 ) -> Iterator[tuple[DemoSimulator, str]]:
     """The demo's New API account (ids modulo 1024: they collide), history ending 5 min ago."""
-    sim = build(days=days, per_day=per_day, rate=0, now=int(time.time()) - 300, **config)
+    sim = build_account(days=days, per_day=per_day, rate=0, now=int(time.time()) - 300, **config)
     with sim.serve() as base_url:
         yield sim, base_url
 
 
 def held(sim: DemoSimulator) -> dict[str, int]:
-    """Logs the simulator holds, per stream."""
-    return sim.summary()["streams"]
+    """Logs the simulator holds, per stream (it counts them per type number)."""
+    per_type = sim.summary()["types"]
+    return {stream: per_type.get(str(number), 0) for number, stream in STREAM_BY_TYPE.items()}
 
 
 def query(where: list[str], report: str, sql: str | None = None) -> list[list[Any]]:

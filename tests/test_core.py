@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
+from simulator import SimConfig, Simulator, generate_logs
 from tap_1688token.tap import Tap1688Token
 from tests.conftest import DAY, T0
-from tests.simulator import SimConfig, Simulator, generate_logs
 
 _SIM = Simulator(generate_logs(600, start=T0, end=T0 + 3 * DAY, seed=5), SimConfig())
 _SERVING = _SIM.serve()

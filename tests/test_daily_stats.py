@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulator import generate_logs
 from tap_1688token.stats import DayRange, DaySearch
 from tests.conftest import DAY, run_tap, tap_config
-from tests.simulator import generate_logs
 
 # 2025-10-20 .. 2025-11-10 spans the end of US daylight saving time (2025-11-02).
 START = int(pendulum.datetime(2025, 10, 20, tz="UTC").timestamp())

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tap_1688token.logtypes import LOG_STREAMS
 from tests.e2e_support import (
-    LOG_STREAMS,
     ROOT,
     Project,
     counts,

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from simulator import generate_logs
 from tap_1688token.client import LogStream
 from tap_1688token.errors import GatewayError
 from tests.conftest import (
@@ -19,7 +20,6 @@ from tests.conftest import (
     run_tap,
     tap_config,
 )
-from tests.simulator import generate_logs
 
 
 def log_requests(sim):

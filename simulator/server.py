@@ -13,11 +13,11 @@ import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from .data import FIELDS, TYPE_CONSUME, Log, blank_log, complete_log, generate_logs
@@ -72,6 +72,12 @@ class SimConfig:
     gzip: bool = False  # New API gzips /api responses when the client accepts it
 
 
+class _Headers(Protocol):
+    """A request's headers as the answers read them: http.server's, looked up ignoring case."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
 @dataclass
 class RequestRecord:
     """One request as received; ``status`` is 0 while in flight and for dropped ones."""
@@ -84,12 +90,18 @@ class RequestRecord:
 
 
 @dataclass
-class _Response:
+class Response:
+    """One answer to send. ``action`` is how faults misbehave: cut the body, or hang up."""
+
     status: int
     body: bytes = b""
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     action: Literal["send", "truncate", "drop"] = "send"
+
+
+#: a handler of an added route: the query parameters (first value of each) to an answer
+Route = Callable[[dict[str, str]], Response]
 
 
 @dataclass
@@ -145,7 +157,19 @@ class Simulator:
         self._window: deque[float] = deque()
         self._fault_rng = random.Random(self.config.seed)
         self._live_seq = 0
+        self._routes: dict[str, Route] = {}
         self.add_logs(logs)
+
+    def add_route(self, path: str, handler: Route) -> None:
+        """Answer GET ``path`` with ``handler(query parameters)``, e.g. a dev control path.
+
+        Added routes are the simulator's own, not the gateway's: they answer before anything
+        that imitates New API (latency, faults, outage, the limiter, the token) and are
+        recorded in ``requests`` like any other request. Build answers with
+        :func:`json_response` or :class:`Response`.
+        """
+        with self._lock:
+            self._routes[path] = handler
 
     # ---- storage -------------------------------------------------------------------------
 
@@ -179,17 +203,25 @@ class Simulator:
                                 index.add(log)
         return added
 
-    def add_live_logs(self, n: int, created_at: int | None = None, **generate: Any) -> list[Log]:
-        """Add ``n`` realistic logs at ``created_at`` (default: now, never before the newest)."""
+    def add_live_logs(
+        self, n: int, created_at: int | None = None, *, spread: int = 0, **generate: Any
+    ) -> list[Log]:
+        """Add ``n`` realistic logs at ``created_at`` (default: now, never before the newest).
+
+        With ``spread``, over the ``spread`` seconds up to it instead (still never before the
+        newest). ``generate`` goes to :func:`generate_logs` (e.g. ``type_weights``).
+        """
         with self._lock:
             newest = self._indexes[(0, None, None)].logs[-1:] or [blank_log(username="alice")]
-            ts = max(int(self.now() if created_at is None else created_at), newest[0]["created_at"])
+            floor = newest[0]["created_at"]
+            end = max(int(self.now() if created_at is None else created_at), floor)
+            start = max(end - max(spread, 0), floor)
             self._live_seq += 1
             generate.setdefault("user_id", newest[0]["user_id"])
             generate.setdefault("username", newest[0]["username"])
             generate.setdefault("duplicate_fraction", 0)
             seed = self.config.seed * 1_000_003 + self._live_seq
-            return self.add_logs(generate_logs(n, start=ts, end=ts, seed=seed, **generate))
+            return self.add_logs(generate_logs(n, start=start, end=end, seed=seed, **generate))
 
     def logs(self, type: int | None = None) -> list[Log]:
         """All stored logs (optionally of one type) in id order."""
@@ -247,7 +279,10 @@ class Simulator:
             self._requests.append(record)
         return record
 
-    def _answer(self, path: str, params: dict[str, str], headers: Mapping[str, str]) -> _Response:
+    def _answer(self, path: str, params: dict[str, str], headers: _Headers) -> Response:
+        route = self._routes.get(path)
+        if route is not None:
+            return route(params)
         config = self.config
         if config.latency > 0:
             time.sleep(config.latency)
@@ -258,15 +293,15 @@ class Simulator:
         fault = self._pick_fault()
         if fault in ("429", "429_retry_after"):
             retry = {"Retry-After": "1"} if fault == "429_retry_after" else {}
-            return _Response(429, content_type="", headers=retry)
+            return Response(429, content_type="", headers=retry)
         if fault in ("502_html", "503_html"):
             return _html(int(fault[:3]))
         if fault == "success_false":
-            return _json(200, {"message": MSG_DB_BUSY, "success": False})
+            return json_response(200, {"message": MSG_DB_BUSY, "success": False})
         if fault == "drop":
-            return _Response(0, action="drop")
+            return Response(0, action="drop")
         if path.startswith("/api/") and not self._allow():
-            return _Response(429, content_type="")  # New API: c.Status(429), no body, no header
+            return Response(429, content_type="")  # New API: c.Status(429), no body, no header
         response = self._route(path, params, headers)
         if config.gzip and response.body and "gzip" in (headers.get("Accept-Encoding") or ""):
             response.body = gzip.compress(response.body)
@@ -303,38 +338,38 @@ class Simulator:
                 return True
             return False
 
-    def _route(self, path: str, params: dict[str, str], headers: Mapping[str, str]) -> _Response:
+    def _route(self, path: str, params: dict[str, str], headers: _Headers) -> Response:
         admin = path == "/api/log/stat"
         if path not in ("/api/log/self", "/api/log/self/stat", "/api/log/stat"):
             # New API's NoRoute answer for /api and /v1 paths (controller.RelayNotFound).
             message = f"Invalid URL (GET {path})"
             error = {"message": message, "type": "invalid_request_error", "param": "", "code": ""}
-            return _json(404, {"error": error})
+            return json_response(404, {"error": error})
         denied = self._auth(headers, admin)
         if denied is not None:
             return denied
         if path == "/api/log/self":
-            return _json(200, {"data": self._page(params), "message": "", "success": True})
-        return _json(200, {"data": self._stat(params), "message": "", "success": True})
+            return json_response(200, {"data": self._page(params), "message": "", "success": True})
+        return json_response(200, {"data": self._stat(params), "message": "", "success": True})
 
-    def _auth(self, headers: Mapping[str, str], admin: bool) -> _Response | None:
+    def _auth(self, headers: _Headers, admin: bool) -> Response | None:
         """middleware/auth.go authHelper, for an access-token request."""
         config = self.config
         token = headers.get("Authorization") or ""
         if not token:
-            return _json(401, {"message": MSG_NO_TOKEN, "success": False})
+            return json_response(401, {"message": MSG_NO_TOKEN, "success": False})
         if token.replace("Bearer ", "", 1) != config.api_key:
-            return _json(200, {"message": MSG_BAD_TOKEN, "success": False})
+            return json_response(200, {"message": MSG_BAD_TOKEN, "success": False})
         if config.user_id is not None:
             raw = headers.get("New-Api-User") or ""
             if not raw:
-                return _json(401, {"message": MSG_NO_USER, "success": False})
+                return json_response(401, {"message": MSG_NO_USER, "success": False})
             if not _GO_INT.fullmatch(raw):
-                return _json(401, {"message": MSG_BAD_USER, "success": False})
+                return json_response(401, {"message": MSG_BAD_USER, "success": False})
             if int(raw) != config.user_id:
-                return _json(401, {"message": MSG_USER_MISMATCH, "success": False})
+                return json_response(401, {"message": MSG_USER_MISMATCH, "success": False})
         if admin and not config.is_admin:
-            return _json(200, {"message": MSG_NOT_ADMIN, "success": False})
+            return json_response(200, {"message": MSG_NOT_ADMIN, "success": False})
         return None
 
     # ---- endpoints -----------------------------------------------------------------------
@@ -425,13 +460,14 @@ class Simulator:
             thread.join()
 
 
-def _json(status: int, payload: Any) -> _Response:
-    return _Response(status, _dumps(payload).encode())
+def json_response(status: int, payload: Any) -> Response:
+    """``payload`` as New API writes JSON: compact, UTF-8, non-ASCII as is."""
+    return Response(status, _dumps(payload).encode())
 
 
-def _html(status: int) -> _Response:
+def _html(status: int) -> Response:
     body = _HTML.format(_STATUS_TEXT[status]).encode()
-    return _Response(status, body, content_type="text/html")
+    return Response(status, body, content_type="text/html")
 
 
 class _Server(ThreadingHTTPServer):

@@ -12,7 +12,7 @@ from itertools import pairwise
 import pytest
 import requests
 
-from tests.simulator import SimConfig, Simulator, generate_logs, user_view
+from simulator import SimConfig, Simulator, generate_logs, user_view
 
 END = 1_750_000_000
 START = END - 3 * 86_400

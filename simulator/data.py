@@ -146,6 +146,7 @@ def _make(
     rng: random.Random,
     kind: int,
     ts: int,
+    *,
     models: Sequence[str],
     tokens: Sequence[str],
     base: Log,
@@ -253,7 +254,8 @@ def generate_logs(
     stamps = _timestamps(rng, n, start, end)
     picked = rng.choices(kinds, weights, k=n)
     logs = [
-        _make(rng, kind, ts, models, tokens, base) for kind, ts in zip(picked, stamps, strict=True)
+        _make(rng, kind, ts, models=models, tokens=tokens, base=base)
+        for kind, ts in zip(picked, stamps, strict=True)
     ]
     k = min(round(n * duplicate_fraction), max(n - 1, 0))
     for i in sorted(rng.sample(range(1, n), k)):

@@ -1,0 +1,40 @@
+"""A local simulator of a New-API-style gateway's log API (dev tooling, standard library only).
+
+The tests, the demo and the benchmark serve it on loopback; it is never installed with the
+tap. `Simulator` imitates New API's log endpoints, `generate_logs` makes realistic history,
+`build_account` is the demo's account with steady traffic; `python -m simulator` serves one.
+"""
+
+from __future__ import annotations
+
+from .account import ACCOUNT_TYPE_WEIGHTS, DemoSimulator, build_account
+from .data import DEFAULT_TYPE_WEIGHTS, QUOTA_PER_UNIT, Log, blank_log, generate_logs
+from .server import (
+    FAULT_KINDS,
+    RequestRecord,
+    Response,
+    Route,
+    SimConfig,
+    Simulator,
+    json_response,
+    user_view,
+)
+
+__all__ = [
+    "ACCOUNT_TYPE_WEIGHTS",
+    "DEFAULT_TYPE_WEIGHTS",
+    "FAULT_KINDS",
+    "QUOTA_PER_UNIT",
+    "DemoSimulator",
+    "Log",
+    "RequestRecord",
+    "Response",
+    "Route",
+    "SimConfig",
+    "Simulator",
+    "blank_log",
+    "build_account",
+    "generate_logs",
+    "json_response",
+    "user_view",
+]

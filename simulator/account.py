@@ -1,0 +1,112 @@
+"""The demo's New API account: realistic history, steady new traffic, dev control paths.
+
+New API's quirks are on: ids modulo 1024 (they collide), `other` as a JSON string, seconds
+on the wire, the `New-Api-User` header required, gzip, identical logs in one second. The
+account has several models and tokens, weeks of history with a daily rhythm, top-ups,
+refunds, errors, and steady new traffic. Two control paths (no token needed, loopback only):
+
+    GET /_sim/summary          logs held, per type number, and the oldest/newest created_at
+    GET /_sim/traffic?add=N    store N new logs now (spread over the last seconds)
+    GET /_sim/traffic?rate=R   set the steady traffic, in logs per minute
+
+The summary counts logs per `type` number, as the server stores them; which stream a type
+goes to is the tap's business (tap_1688token/logtypes.py), not the gateway's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from .data import TYPE_CONSUME, Log, generate_logs
+from .server import Response, SimConfig, Simulator, json_response
+
+#: mostly billed calls; errors and refunds as a busy account sees them; a top-up a day or so
+ACCOUNT_TYPE_WEIGHTS: Mapping[int, float] = {2: 0.905, 5: 0.07, 6: 0.02, 1: 0.005}
+DAY = 86_400
+
+
+class DemoSimulator(Simulator):
+    """A :class:`Simulator` with steady traffic and the ``/_sim/`` control paths."""
+
+    def __init__(
+        self,
+        logs: list[Log],
+        config: SimConfig,
+        rate: float,
+        type_weights: Mapping[int, float] = ACCOUNT_TYPE_WEIGHTS,
+    ) -> None:
+        super().__init__(logs, config)
+        self.rate = rate  # logs per minute
+        self.type_weights = type_weights
+        self.add_route("/_sim/summary", lambda _params: json_response(200, self.summary()))
+        self.add_route("/_sim/traffic", self._traffic)
+
+    def add_traffic(self, n: int, spread: int = 5) -> list[Log]:
+        """``n`` realistic logs over the last ``spread`` seconds (never before the newest)."""
+        if n <= 0:
+            return []
+        # Duplicates as in the history: identical calls in one second are what log_key is for.
+        return self.add_live_logs(
+            n, spread=spread, type_weights=self.type_weights, duplicate_fraction=0.02
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What the account holds; ``types`` maps each type number (as text, a JSON key) to
+        its logs."""
+        held = self.logs()
+        per_type = Counter(log["type"] for log in held)
+        return {
+            "logs": len(held),
+            "types": {str(number): per_type[number] for number in sorted(per_type)},
+            "usage_quota": sum(log["quota"] for log in held if log["type"] == TYPE_CONSUME),
+            "oldest": held[0]["created_at"] if held else None,
+            "newest": held[-1]["created_at"] if held else None,
+            "rate_per_minute": self.rate,
+        }
+
+    def _traffic(self, params: dict[str, str]) -> Response:
+        added = self.add_traffic(int(params.get("add") or 0), int(params.get("spread") or 5))
+        if params.get("rate"):
+            self.rate = float(params["rate"])
+        return json_response(200, {"added": len(added), **self.summary()})
+
+
+def build_account(
+    *,
+    days: float = 21,
+    per_day: int = 800,
+    logs: int | None = None,
+    seed: int = 7,
+    rate: float = 20,
+    now: int | None = None,
+    type_weights: Mapping[int, float] = ACCOUNT_TYPE_WEIGHTS,
+    **config: Any,
+) -> DemoSimulator:
+    """The demo account: ``days`` of history up to ``now`` (default: the current second).
+
+    ``logs`` (default ``days`` x ``per_day``) is how many; ``config`` overrides the account's
+    :class:`SimConfig` fields.
+    """
+    end = int(time.time()) if now is None else now
+    options: dict[str, Any] = {
+        "unit": "s",
+        "id_mode": "mod1024",
+        "other_mode": "string",
+        "stat_shape": "object",
+        "user_id": 1,
+        "gzip": True,
+        "seed": seed,
+    }
+    options.update(config)
+    history = generate_logs(
+        max(1, int(days * per_day)) if logs is None else logs,
+        start=end - int(days * DAY),
+        end=end,
+        seed=seed,
+        type_weights=type_weights,
+        user_id=options["user_id"] or 1,
+    )
+    return DemoSimulator(history, SimConfig(**options), rate, type_weights)
