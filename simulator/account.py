@@ -85,12 +85,12 @@ def build_account(
     type_weights: Mapping[int, float] = ACCOUNT_TYPE_WEIGHTS,
     **config: Any,
 ) -> DemoSimulator:
-    """The demo account: ``days`` of history up to ``now`` (default: the current second).
+    """The demo account: ``days`` of history up to ``now`` (default: the server's clock, the
+    current second plus any ``clock_offset``).
 
     ``logs`` (default ``days`` x ``per_day``) is how many; ``config`` overrides the account's
     :class:`SimConfig` fields.
     """
-    end = int(time.time()) if now is None else now
     options: dict[str, Any] = {
         "unit": "s",
         "id_mode": "mod1024",
@@ -101,12 +101,14 @@ def build_account(
         "seed": seed,
     }
     options.update(config)
+    settings = SimConfig(**options)
+    end = int(time.time() + settings.clock_offset) if now is None else now
     history = generate_logs(
         max(1, int(days * per_day)) if logs is None else logs,
         start=end - int(days * DAY),
         end=end,
         seed=seed,
         type_weights=type_weights,
-        user_id=options["user_id"] or 1,
+        user_id=settings.user_id or 1,
     )
-    return DemoSimulator(history, SimConfig(**options), rate, type_weights)
+    return DemoSimulator(history, settings, rate, type_weights)

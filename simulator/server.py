@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -51,7 +52,17 @@ _GO_INT = re.compile(r"[+-]?\d+")
 
 @dataclass
 class SimConfig:
-    """How the simulated gateway behaves; may be mutated while serving."""
+    """How the simulated gateway behaves; may be mutated while serving.
+
+    Every field's default is New API's classic behaviour as the simulator always served it.
+
+    ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
+    server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
+    stored "now" (``add_logs`` without ``created_at``, ``add_live_logs``, the demo account's
+    traffic); the stat endpoint's last-60-seconds window and the rate limiter read it too. Go's
+    net/http writes ``Date`` from the server's own ``time.Now()``, so a skewed host shows it
+    there and in every ``created_at`` it writes (``common.GetTimestamp()``).
+    """
 
     unit: Literal["s", "ms"] = "s"
     id_mode: Literal["db", "mod1024", "position", "zero"] = "db"
@@ -70,6 +81,7 @@ class SimConfig:
     latency: float = 0.0
     seed: int = 0
     gzip: bool = False  # New API gzips /api responses when the client accepts it
+    clock_offset: float = 0.0
 
 
 class _Headers(Protocol):
@@ -147,6 +159,7 @@ class Simulator:
     def __init__(self, logs: Iterable[Log] = (), config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
         self.before_request: Callable[[Simulator, str, dict[str, str]], None] | None = None
+        #: real time as the simulator sees it (tests replace it); the server reads :meth:`clock`
         self.now: Callable[[], float] = time.time
         self._lock = threading.RLock()
         self._indexes: dict[tuple[int, str | None, str | None], _Index] = {
@@ -171,6 +184,14 @@ class Simulator:
         with self._lock:
             self._routes[path] = handler
 
+    def clock(self) -> float:
+        """The server's clock: :attr:`now` plus ``config.clock_offset`` seconds.
+
+        The one notion of the server's time: the ``Date`` header, ``created_at`` of logs stored
+        now, the stat endpoint's rpm/tpm window and the rate limiter all read it.
+        """
+        return self.now() + self.config.clock_offset
+
     # ---- storage -------------------------------------------------------------------------
 
     def add_logs(self, logs: Iterable[Log]) -> list[Log]:
@@ -181,7 +202,7 @@ class Simulator:
         with self._lock:
             everything = self._indexes[(0, None, None)]
             newest = everything.ts[-1] if everything.ts else 0
-            added = [complete_log(raw, max(int(self.now()), newest)) for raw in logs]
+            added = [complete_log(raw, max(int(self.clock()), newest)) for raw in logs]
             for log in added:
                 if log["created_at"] < newest:
                     raise ValueError(
@@ -206,7 +227,8 @@ class Simulator:
     def add_live_logs(
         self, n: int, created_at: int | None = None, *, spread: int = 0, **generate: Any
     ) -> list[Log]:
-        """Add ``n`` realistic logs at ``created_at`` (default: now, never before the newest).
+        """Add ``n`` realistic logs at ``created_at`` (default: the server's clock, never before
+        the newest).
 
         With ``spread``, over the ``spread`` seconds up to it instead (still never before the
         newest). ``generate`` goes to :func:`generate_logs` (e.g. ``type_weights``).
@@ -214,7 +236,7 @@ class Simulator:
         with self._lock:
             newest = self._indexes[(0, None, None)].logs[-1:] or [blank_log(username="alice")]
             floor = newest[0]["created_at"]
-            end = max(int(self.now() if created_at is None else created_at), floor)
+            end = max(int(self.clock() if created_at is None else created_at), floor)
             start = max(end - max(spread, 0), floor)
             self._live_seq += 1
             generate.setdefault("user_id", newest[0]["user_id"])
@@ -326,7 +348,7 @@ class Simulator:
             return True
         count, window = limit
         with self._lock:
-            now = self.now()
+            now = self.clock()
             if len(self._window) < count:
                 self._window.append(now)
                 return True
@@ -410,7 +432,7 @@ class Simulator:
         shape = self.config.stat_shape
         if shape == "object":
             # rpm/tpm ignore the time range: the last 60 s before now, same other filters.
-            since = int(self.now()) - 60
+            since = int(self.clock()) - 60
             with self._lock:
                 index = self._filtered(TYPE_CONSUME, params)
                 recent = index.logs[bisect_left(index.ts, since) :]
@@ -510,6 +532,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Every answer's ``Date`` header (send_response always sends one): the server's clock."""
+        if timestamp is None:
+            timestamp = self.server.sim.clock()
+        return formatdate(timestamp, usegmt=True)
 
     def do_GET(self) -> None:
         sim = self.server.sim

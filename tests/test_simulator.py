@@ -5,14 +5,16 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from itertools import pairwise
 
 import pytest
 import requests
 
-from simulator import SimConfig, Simulator, generate_logs, user_view
+from simulator import SimConfig, Simulator, build_account, generate_logs, user_view
 
 END = 1_750_000_000
 START = END - 3 * 86_400
@@ -266,3 +268,25 @@ def test_live_inserts_and_hook(sim: Simulator) -> None:
     # New rows push older ones down a page: page 2 now repeats page 1's tail.
     assert second["items"][0]["id"] == first["items"][-3]["id"]
     assert sim.requests[1].params == {"p": "2"}
+
+
+def test_server_clock_offset_stamps_date_and_new_logs(sim: Simulator) -> None:
+    with sim.serve() as url:  # the server always sends Date, from its clock
+        stamp = parsedate_to_datetime(requests.get(f"{url}/api/log/self").headers["Date"])
+        assert abs(stamp.timestamp() - time.time()) < 5
+    sim.now = lambda: END + 10_000.4
+    sim.config.clock_offset = -3_600.0  # an hour behind
+    assert sim.clock() == END + 6_400.4
+    with sim.serve() as url:
+        for path in ("/api/log/self", "/api/nowhere", "/api/log/stat"):
+            response = requests.get(url + path, headers=AUTH)
+            assert parsedate_to_datetime(response.headers["Date"]).timestamp() == END + 6_400
+        added = sim.add_live_logs(2) + sim.add_logs([{"type": 1}])
+        assert {log["created_at"] for log in added} == {END + 6_400}
+        items = requests.get(f"{url}/api/log/self", headers=AUTH).json()["data"]["items"]
+        assert [item["created_at"] for item in items[:3]] == [END + 6_400] * 3
+    # The demo account's history ends at its server's clock, not at real time.
+    account = build_account(days=1, per_day=50, rate=0, clock_offset=-10 * 86_400)
+    clock = account.clock()
+    assert clock < time.time() - 9 * 86_400
+    assert all(clock - 86_401 <= log["created_at"] <= clock for log in account.logs())
