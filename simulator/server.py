@@ -48,6 +48,8 @@ _HTML = (
 )
 _STATUS_TEXT = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable"}
 _GO_INT = re.compile(r"[+-]?\d+")
+#: one-api's ``config.ItemsPerPage`` (common/config/config.go): its every log page's size
+ONEAPI_ITEMS_PER_PAGE = 10
 
 
 @dataclass
@@ -55,6 +57,22 @@ class SimConfig:
     """How the simulated gateway behaves; may be mutated while serving.
 
     Every field's default is New API's classic behaviour as the simulator always served it.
+
+    ``family``: the gateway imitated. ``"newapi"`` (QuantumNous/new-api, controller/log.go
+    GetUserLogs with common.GetPageQuery: ``p`` from 1, ``p`` < 1 read as 1, ``page_size``,
+    ``data`` a page object ``{page, page_size, total, items}``). ``"oneapi"``
+    (songquanpeng/one-api, controller/log.go GetUserLogs and model/log.go GetUserLogs):
+    ``p`` counts from 0 (below 0 read as 0), the page size is always ``config.ItemsPerPage``
+    (:data:`ONEAPI_ITEMS_PER_PAGE`, 10) whatever ``page_size`` asks, ``data`` is a bare JSON
+    array (no ``total``), and every item's ``id`` is 0: the query ``.Omit("id")`` leaves the
+    struct's Id unset while its JSON tag has no ``omitempty``, so the key is there with 0
+    (``id_mode`` does not apply; put ``"id"`` in ``omit_fields`` to drop the key). The items
+    keep the user view's other fields. Its ``/api/log/self/stat`` (GetLogsSelfStat, over
+    model.SumUsedQuota: type 2 only, whatever ``type`` says) answers ``{"quota": n}``, no
+    rpm/tpm (when ``stat_shape`` is ``"object"``); so does ``/api/log/stat``. Its access-token
+    check (middleware/auth.go authHelper) has the same messages but no ``New-Api-User``
+    header, so ``user_id`` is not checked. The envelope ``{success, message, data}``, the
+    time/model/token filters and the NoRoute answer are the same.
 
     ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
     server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
@@ -64,6 +82,7 @@ class SimConfig:
     there and in every ``created_at`` it writes (``common.GetTimestamp()``).
     """
 
+    family: Literal["newapi", "oneapi"] = "newapi"
     unit: Literal["s", "ms"] = "s"
     id_mode: Literal["db", "mod1024", "position", "zero"] = "db"
     other_mode: Literal["string", "object"] = "string"
@@ -382,7 +401,7 @@ class Simulator:
             return json_response(401, {"message": MSG_NO_TOKEN, "success": False})
         if token.replace("Bearer ", "", 1) != config.api_key:
             return json_response(200, {"message": MSG_BAD_TOKEN, "success": False})
-        if config.user_id is not None:
+        if config.user_id is not None and config.family == "newapi":
             raw = headers.get("New-Api-User") or ""
             if not raw:
                 return json_response(401, {"message": MSG_NO_USER, "success": False})
@@ -396,31 +415,44 @@ class Simulator:
 
     # ---- endpoints -----------------------------------------------------------------------
 
-    def _page(self, params: dict[str, str]) -> dict[str, Any]:
-        """GET /api/log/self: common.GetPageQuery + model.GetUserLogs."""
+    def _page(self, params: dict[str, str]) -> Any:
+        """GET /api/log/self: New API's common.GetPageQuery + model.GetUserLogs, or one-api's
+        controller.GetUserLogs (a bare list; see :class:`SimConfig` ``family``)."""
         config = self.config
-        page = max(_go_int(params.get("p")), 1)
-        size = 0
-        for name in ("page_size", "ps", "size"):  # GetPageQuery's aliases
-            size = _go_int(params.get(name))
-            if size:
-                break
-        if size <= 0:
-            size = 10
-        size = min(size, config.page_size_cap)
+        oneapi = config.family == "oneapi"
+        if oneapi:  # p, _ := strconv.Atoi(c.Query("p")); if p < 0 { p = 0 }
+            page, size = max(_go_int(params.get("p")), 0), ONEAPI_ITEMS_PER_PAGE
+            offset = page * size
+        else:
+            page = max(_go_int(params.get("p")), 1)
+            size = 0
+            for name in ("page_size", "ps", "size"):  # GetPageQuery's aliases
+                size = _go_int(params.get(name))
+                if size:
+                    break
+            if size <= 0:
+                size = 10
+            size = min(size, config.page_size_cap)
+            offset = (page - 1) * size
         logs, lo, hi = self._range(params, _go_int(params.get("type")))
-        offset = (page - 1) * size
         stop = hi - offset
         chunk = logs[max(lo, stop - size) : stop][::-1] if stop > lo else []
         items = []
         for i, log in enumerate(chunk):
-            ident = {
-                "db": log["id"],
-                "mod1024": log["id"] % 1024,
-                "position": offset + i + 1,
-                "zero": 0,
-            }[config.id_mode]
-            items.append({"id": ident, **user_view(log, config)})
+            item = user_view(log, config)
+            if "id" not in config.omit_fields:
+                ident = 0
+                if not oneapi:
+                    ident = {
+                        "db": log["id"],
+                        "mod1024": log["id"] % 1024,
+                        "position": offset + i + 1,
+                        "zero": 0,
+                    }[config.id_mode]
+                item = {"id": ident, **item}
+            items.append(item)
+        if oneapi:
+            return items
         total = hi - lo
         if config.total_cap is not None:
             total = min(total, config.total_cap)
@@ -430,6 +462,8 @@ class Simulator:
         """GET /api/log/self/stat and /api/log/stat: model.SumUsedQuota (type 2 only)."""
         logs, lo, hi = self._range(params, TYPE_CONSUME)
         shape = self.config.stat_shape
+        if shape == "object" and self.config.family == "oneapi":
+            return {"quota": sum(log["quota"] for log in logs[lo:hi])}
         if shape == "object":
             # rpm/tpm ignore the time range: the last 60 s before now, same other filters.
             since = int(self.clock()) - 60

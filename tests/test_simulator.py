@@ -290,3 +290,35 @@ def test_server_clock_offset_stamps_date_and_new_logs(sim: Simulator) -> None:
     clock = account.clock()
     assert clock < time.time() - 9 * 86_400
     assert all(clock - 86_401 <= log["created_at"] <= clock for log in account.logs())
+
+
+def test_oneapi_family_pages_from_zero_ten_at_a_time_as_a_bare_list(logs: list[dict]) -> None:
+    sim = Simulator(logs, SimConfig(family="oneapi", user_id=1))
+    newest_first = [{"id": 0, **user_view(log)} for log in reversed(logs)]
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)  # no New-Api-User: one-api has no such header
+        get = lambda **params: session.get(f"{url}/api/log/self", params=params).json()  # noqa: E731
+        first = get(p=0, page_size=100)
+        assert first["success"] is True and first["message"] == ""
+        assert first["data"] == newest_first[:10]  # a bare array of ItemsPerPage (10)
+        assert get()["data"] == get(p=-3)["data"] == first["data"]
+        assert get(p=1)["data"] == newest_first[10:20]
+        assert get(p=150)["data"] == []
+        items, page = [], 0
+        while chunk := get(p=page, type=2, model_name="gpt-4o")["data"]:
+            items += chunk
+            page += 1
+        expected = [
+            item for item in newest_first if (item["type"], item["model_name"]) == (2, "gpt-4o")
+        ]
+        assert items == expected and len(items) > 10
+
+        start, end = logs[200]["created_at"], logs[900]["created_at"]
+        billed = [log for log in logs if log["type"] == 2 and start <= log["created_at"] <= end]
+        params = {"start_timestamp": start, "end_timestamp": end, "type": 5}  # `type` is ignored
+        stat = session.get(f"{url}/api/log/self/stat", params=params).json()
+        quota = sum(log["quota"] for log in billed)
+        assert stat == {"data": {"quota": quota}, "message": "", "success": True}  # no rpm/tpm
+
+        sim.config.omit_fields = {"id"}
+        assert get(p=0)["data"] == [user_view(log) for log in reversed(logs[-10:])]
