@@ -74,6 +74,9 @@ class SimConfig:
     header, so ``user_id`` is not checked. The envelope ``{success, message, data}``, the
     time/model/token filters and the NoRoute answer are the same.
 
+    ``type_filter``: False imitates a fork that ignores ``type`` on ``/api/log/self``: every
+    page holds every type, as ``type=0`` (both model/log.go GetUserLogs: 0 means no filter).
+
     ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
     server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
     stored "now" (``add_logs`` without ``created_at``, ``add_live_logs``, the demo account's
@@ -83,6 +86,7 @@ class SimConfig:
     """
 
     family: Literal["newapi", "oneapi"] = "newapi"
+    type_filter: bool = True
     unit: Literal["s", "ms"] = "s"
     id_mode: Literal["db", "mod1024", "position", "zero"] = "db"
     other_mode: Literal["string", "object"] = "string"
@@ -434,7 +438,8 @@ class Simulator:
                 size = 10
             size = min(size, config.page_size_cap)
             offset = (page - 1) * size
-        logs, lo, hi = self._range(params, _go_int(params.get("type")))
+        kind = _go_int(params.get("type")) if config.type_filter else 0
+        logs, lo, hi = self._range(params, kind)
         stop = hi - offset
         chunk = logs[max(lo, stop - size) : stop][::-1] if stop > lo else []
         items = []

@@ -322,3 +322,15 @@ def test_oneapi_family_pages_from_zero_ten_at_a_time_as_a_bare_list(logs: list[d
 
         sim.config.omit_fields = {"id"}
         assert get(p=0)["data"] == [user_view(log) for log in reversed(logs[-10:])]
+
+
+def test_a_type_blind_server_serves_every_type_whatever_type_asks(logs: list[dict]) -> None:
+    sim = Simulator(logs, SimConfig(type_filter=False))
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        items, total = _fetch_all(session, url, type=2, page_size=100)
+        assert total == len(items) == 1_500
+        assert Counter(item["type"] for item in items) == Counter(log["type"] for log in logs)
+        sim.config.type_filter = True
+        items, total = _fetch_all(session, url, type=2, page_size=100)
+        assert {item["type"] for item in items} == {2} and total == len(items) < 1_500
