@@ -11,6 +11,8 @@ from .account import ACCOUNT_TYPE_WEIGHTS, DemoSimulator, build_account
 from .data import DEFAULT_TYPE_WEIGHTS, QUOTA_PER_UNIT, Log, blank_log, generate_logs
 from .server import (
     FAULT_KINDS,
+    GLITCH_KINDS,
+    ONEAPI_ITEMS_PER_PAGE,
     RequestRecord,
     Response,
     Route,
@@ -24,6 +26,8 @@ __all__ = [
     "ACCOUNT_TYPE_WEIGHTS",
     "DEFAULT_TYPE_WEIGHTS",
     "FAULT_KINDS",
+    "GLITCH_KINDS",
+    "ONEAPI_ITEMS_PER_PAGE",
     "QUOTA_PER_UNIT",
     "DemoSimulator",
     "Log",

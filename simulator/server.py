@@ -32,6 +32,8 @@ FAULT_KINDS = (
     "truncated",
     "drop",
 )
+#: what ``glitch_rate`` picks from: a page answered as a success that holds nothing
+GLITCH_KINDS = ("empty_items", "null_data")
 
 # Messages of New API's classic middleware/auth.go (authHelper).
 MSG_NO_TOKEN = "无权进行此操作，未登录且未提供 access token"
@@ -77,6 +79,13 @@ class SimConfig:
     ``type_filter``: False imitates a fork that ignores ``type`` on ``/api/log/self``: every
     page holds every type, as ``type=0`` (both model/log.go GetUserLogs: 0 means no filter).
 
+    ``glitch_rate``, ``glitches``: with that probability (a seeded RNG of its own, as
+    ``fault_rate``'s) an ``/api/log/self`` answer that would have succeeded is HTTP 200,
+    ``success: true``, but empty: ``"empty_items"`` keeps the page envelope with ``total``
+    still telling the truth and ``items: []`` (one-api: ``data: []``); ``"null_data"`` answers
+    ``"data": null``. Each request rolls the dice afresh, so asking again is answered
+    correctly unless the dice say otherwise. Unknown kinds answer normally.
+
     ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
     server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
     stored "now" (``add_logs`` without ``created_at``, ``add_live_logs``, the demo account's
@@ -104,6 +113,8 @@ class SimConfig:
     latency: float = 0.0
     seed: int = 0
     gzip: bool = False  # New API gzips /api responses when the client accepts it
+    glitch_rate: float = 0.0
+    glitches: tuple[str, ...] = GLITCH_KINDS
     clock_offset: float = 0.0
 
 
@@ -192,6 +203,7 @@ class Simulator:
         self._requests: list[RequestRecord] = []
         self._window: deque[float] = deque()
         self._fault_rng = random.Random(self.config.seed)
+        self._glitch_rng = random.Random(f"glitch {self.config.seed}")
         self._live_seq = 0
         self._routes: dict[str, Route] = {}
         self.add_logs(logs)
@@ -364,6 +376,15 @@ class Simulator:
                 return None
             return self._fault_rng.choice(config.faults)
 
+    def _pick_glitch(self) -> str | None:
+        config = self.config
+        if config.glitch_rate <= 0 or not config.glitches:
+            return None
+        with self._lock:
+            if self._glitch_rng.random() >= config.glitch_rate:
+                return None
+            return self._glitch_rng.choice(config.glitches)
+
     def _allow(self) -> bool:
         """New API's in-memory limiter: a queue of the allowed requests' times."""
         limit = self.config.rate_limit
@@ -394,7 +415,13 @@ class Simulator:
         if denied is not None:
             return denied
         if path == "/api/log/self":
-            return json_response(200, {"data": self._page(params), "message": "", "success": True})
+            data = self._page(params)
+            glitch = self._pick_glitch()
+            if glitch == "null_data":
+                data = None
+            elif glitch == "empty_items":
+                data = [] if isinstance(data, list) else {**data, "items": []}
+            return json_response(200, {"data": data, "message": "", "success": True})
         return json_response(200, {"data": self._stat(params), "message": "", "success": True})
 
     def _auth(self, headers: _Headers, admin: bool) -> Response | None:

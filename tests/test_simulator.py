@@ -334,3 +334,40 @@ def test_a_type_blind_server_serves_every_type_whatever_type_asks(logs: list[dic
         sim.config.type_filter = True
         items, total = _fetch_all(session, url, type=2, page_size=100)
         assert {item["type"] for item in items} == {2} and total == len(items) < 1_500
+
+
+def test_page_glitches_answer_success_with_nothing_then_recover(logs: list[dict]) -> None:
+    def served_pattern(seed: int) -> list[str]:
+        sim = Simulator(logs, SimConfig(glitch_rate=0.4, seed=seed))
+        pattern = []
+        with sim.serve() as url, requests.Session() as session:
+            session.headers.update(AUTH)
+            good = session.get(f"{url}/api/log/self/stat").json()  # other paths: never
+            assert good["success"] is True and good["data"]["quota"] > 0
+            for _ in range(40):  # the same request each time
+                body = session.get(f"{url}/api/log/self", params={"p": 2}).json()
+                assert body["success"] is True and body["message"] == ""
+                data = body["data"]
+                if data is None:
+                    pattern.append("null_data")
+                elif not data["items"]:
+                    assert (data["page"], data["page_size"], data["total"]) == (2, 10, 1_500)
+                    pattern.append("empty_items")
+                else:
+                    assert len(data["items"]) == 10 and data["total"] == 1_500
+                    pattern.append("ok")
+        return pattern
+
+    pattern = served_pattern(seed=3)
+    assert pattern == served_pattern(seed=3) != served_pattern(seed=4)  # seeded
+    assert 8 < pattern.count("ok") < 36
+    assert pattern.count("null_data") and pattern.count("empty_items")
+    assert "ok" in pattern[pattern.index("null_data") :]  # asking again is answered
+
+    sim = Simulator(logs, SimConfig(family="oneapi", glitch_rate=1.0, glitches=("empty_items",)))
+    with sim.serve() as url:
+        body = requests.get(f"{url}/api/log/self", headers=AUTH).json()
+        assert body == {"data": [], "message": "", "success": True}
+        sim.config.glitches = ("null_data",)
+        body = requests.get(f"{url}/api/log/self", headers=AUTH).json()
+        assert body == {"data": None, "message": "", "success": True}
