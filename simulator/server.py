@@ -50,6 +50,8 @@ _HTML = (
 )
 _STATUS_TEXT = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable"}
 _GO_INT = re.compile(r"[+-]?\d+")
+#: seconds between the pieces of a trickled body (at 10 bytes a second and more)
+TRICKLE_TICK = 0.05
 #: one-api's ``config.ItemsPerPage`` (common/config/config.go): its every log page's size
 ONEAPI_ITEMS_PER_PAGE = 10
 
@@ -86,6 +88,12 @@ class SimConfig:
     ``"data": null``. Each request rolls the dice afresh, so asking again is answered
     correctly unless the dice say otherwise. Unknown kinds answer normally.
 
+    ``trickle_bytes_per_second``: the body of every answer under ``/api`` (errors included)
+    is sent in small pieces at about that rate, after headers sent at once with a correct
+    ``Content-Length``: a piece every :data:`TRICKLE_TICK` seconds (one byte every ``1/rate``
+    seconds below ``1/TRICKLE_TICK`` bytes a second), so a client's per-read timeout longer
+    than that never fires however long the whole body takes. None: sent in one write.
+
     ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
     server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
     stored "now" (``add_logs`` without ``created_at``, ``add_live_logs``, the demo account's
@@ -114,6 +122,7 @@ class SimConfig:
     seed: int = 0
     gzip: bool = False  # New API gzips /api responses when the client accepts it
     glitch_rate: float = 0.0
+    trickle_bytes_per_second: float | None = None
     glitches: tuple[str, ...] = GLITCH_KINDS
     clock_offset: float = 0.0
 
@@ -627,4 +636,20 @@ class _Handler(BaseHTTPRequestHandler):
         if response.action == "truncate":
             body = body[: len(body) // 2]
             self.close_connection = True
-        self.wfile.write(body)
+        rate = sim.config.trickle_bytes_per_second
+        if rate is not None and rate > 0 and _is_api(url.path):
+            self._trickle(body, rate)
+        else:
+            self.wfile.write(body)
+
+    def _trickle(self, body: bytes, rate: float) -> None:
+        """Write ``body`` in pieces at ``rate`` bytes a second (headers are already out)."""
+        piece = max(1, int(rate * TRICKLE_TICK))
+        for start in range(0, len(body), piece):
+            if start:
+                time.sleep(piece / rate)
+            self.wfile.write(body[start : start + piece])
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")

@@ -371,3 +371,28 @@ def test_page_glitches_answer_success_with_nothing_then_recover(logs: list[dict]
         sim.config.glitches = ("null_data",)
         body = requests.get(f"{url}/api/log/self", headers=AUTH).json()
         assert body == {"data": None, "message": "", "success": True}
+
+
+def test_trickled_bodies_come_slowly_but_never_stall_a_read(sim: Simulator) -> None:
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        params = {"page_size": 2}
+        whole = session.get(f"{url}/api/log/self", params=params).content
+        sim.config.trickle_bytes_per_second = 1_000.0
+        began = time.monotonic()
+        # A read timeout far shorter than the whole body takes: it must never fire.
+        with session.get(
+            f"{url}/api/log/self", params=params, stream=True, timeout=(2, 0.25)
+        ) as response:
+            headers_after = time.monotonic() - began
+            first = response.raw.read(50)
+            first_after = time.monotonic() - began
+            body = first + response.raw.read()
+        took = time.monotonic() - began
+        assert int(response.headers["Content-Length"]) == len(body) == len(whole) > 600
+        assert body == whole
+        assert headers_after < 0.2 and first_after < 0.3  # headers at once, then piece by piece
+        assert took >= 0.9 * (len(body) - 50) / 1_000
+        began = time.monotonic()
+        assert session.get(f"{url}/nowhere").status_code == 404  # only /api answers trickle
+        assert time.monotonic() - began < 0.2
