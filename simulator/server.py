@@ -48,7 +48,11 @@ _HTML = (
     "<html>\r\n<head><title>{0}</title></head>\r\n<body>\r\n"
     "<center><h1>{0}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-_STATUS_TEXT = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable"}
+_STATUS_TEXT = {
+    302: "302 Found",
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+}
 _GO_INT = re.compile(r"[+-]?\d+")
 #: seconds between the pieces of a trickled body (at 10 bytes a second and more)
 TRICKLE_TICK = 0.05
@@ -94,6 +98,16 @@ class SimConfig:
     seconds below ``1/TRICKLE_TICK`` bytes a second), so a client's per-read timeout longer
     than that never fires however long the whole body takes. None: sent in one write.
 
+    ``redirects``: request path -> ``Location``. A GET of that path is answered ``302 Found``
+    (nginx's HTML page as the body) before anything else the gateway does (latency, faults,
+    the limiter, the token), as a proxy in front of it would. A same-origin ``Location`` (a
+    path, starting with one ``/``) gets the request's query string appended (after ``&`` if
+    it has a query of its own), so ``{"/log/self": "/api/log/self"}`` moves every page; that
+    target is served normally (it may itself be redirected: loops are the caller's to avoid).
+    An absolute URL (another origin, or another scheme) is sent as it is, query and all: what
+    a client carries over to another origin is the client's business. Redirected requests
+    are recorded in ``requests`` with status 302, like any other.
+
     ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
     server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
     stored "now" (``add_logs`` without ``created_at``, ``add_live_logs``, the demo account's
@@ -123,6 +137,7 @@ class SimConfig:
     gzip: bool = False  # New API gzips /api responses when the client accepts it
     glitch_rate: float = 0.0
     trickle_bytes_per_second: float | None = None
+    redirects: dict[str, str] = field(default_factory=dict)
     glitches: tuple[str, ...] = GLITCH_KINDS
     clock_offset: float = 0.0
 
@@ -345,11 +360,20 @@ class Simulator:
             self._requests.append(record)
         return record
 
-    def _answer(self, path: str, params: dict[str, str], headers: _Headers) -> Response:
+    def _answer(
+        self, path: str, params: dict[str, str], headers: _Headers, query: str = ""
+    ) -> Response:
         route = self._routes.get(path)
         if route is not None:
             return route(params)
         config = self.config
+        location = config.redirects.get(path)
+        if location is not None:
+            if query and location.startswith("/") and not location.startswith("//"):
+                location += ("&" if "?" in location else "?") + query
+            response = _html(302)
+            response.headers["Location"] = location
+            return response
         if config.latency > 0:
             time.sleep(config.latency)
         if self.before_request is not None:
@@ -620,7 +644,8 @@ class _Handler(BaseHTTPRequestHandler):
         # Go's c.Query returns the first value of a repeated parameter.
         params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         record = sim._record(url.path, params, dict(self.headers.items()))
-        response = sim._answer(url.path, params, self.headers)  # case-insensitive lookups
+        # self.headers: case-insensitive lookups; the raw query goes on with a redirect.
+        response = sim._answer(url.path, params, self.headers, url.query)
         record.status = response.status
         if response.action == "drop":
             self.close_connection = True

@@ -396,3 +396,37 @@ def test_trickled_bodies_come_slowly_but_never_stall_a_read(sim: Simulator) -> N
         began = time.monotonic()
         assert session.get(f"{url}/nowhere").status_code == 404  # only /api answers trickle
         assert time.monotonic() - began < 0.2
+
+
+def test_redirects_same_origin_keep_the_query_other_origins_as_given(logs: list[dict]) -> None:
+    elsewhere = Simulator(logs)
+    with elsewhere.serve() as other_url:
+        target = f"{other_url}/api/log/self?from=redirect"
+        redirects = {"/log/self": "/api/log/self", "/old/stat": "/api/log/self/stat?x=1"}
+        sim = Simulator(logs, SimConfig(redirects={**redirects, "/api/log/stat": target}))
+        with sim.serve() as url, requests.Session() as session:
+            session.headers.update(AUTH)
+            params = {"p": 2, "page_size": 5}
+            moved = session.get(f"{url}/log/self", params=params, allow_redirects=False)
+            assert moved.status_code == 302 and moved.headers["Content-Type"] == "text/html"
+            assert moved.headers["Location"] == "/api/log/self?p=2&page_size=5"
+            assert "302 Found" in moved.text
+            followed = session.get(f"{url}/log/self", params=params)
+            direct = session.get(f"{url}/api/log/self", params=params)
+            assert followed.status_code == 200 and followed.json() == direct.json()
+            assert [(r.path, r.status) for r in sim.requests] == [
+                ("/log/self", 302),
+                ("/log/self", 302),
+                ("/api/log/self", 200),
+                ("/api/log/self", 200),
+            ]
+            assert sim.requests[2].params == {"p": "2", "page_size": "5"}
+
+            moved = session.get(f"{url}/old/stat?start_timestamp=5", allow_redirects=False)
+            assert moved.headers["Location"] == "/api/log/self/stat?x=1&start_timestamp=5"
+            moved = session.get(f"{url}/api/log/stat?p=3", allow_redirects=False)
+            assert moved.status_code == 302 and moved.headers["Location"] == target
+            session.get(f"{url}/api/log/stat?p=3")  # another origin answers whatever it does
+            assert [(r.path, r.params) for r in elsewhere.requests] == [
+                ("/api/log/self", {"from": "redirect"})
+            ]
