@@ -62,8 +62,8 @@ class DemoSimulator(Simulator):
             "logs": len(held),
             "types": {str(number): per_type[number] for number in sorted(per_type)},
             "usage_quota": sum(log["quota"] for log in held if log["type"] == TYPE_CONSUME),
-            "oldest": held[0]["created_at"] if held else None,
-            "newest": held[-1]["created_at"] if held else None,
+            "oldest": min(log["created_at"] for log in held) if held else None,
+            "newest": max(log["created_at"] for log in held) if held else None,
             "rate_per_minute": self.rate,
         }
 

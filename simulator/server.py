@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from heapq import merge
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -176,10 +177,15 @@ Route = Callable[[dict[str, str]], Response]
 
 @dataclass
 class _Index:
-    """Logs of one (type, model, token) key in id order; ``ts`` mirrors created_at."""
+    """Logs of one (type, model, token) key in id order; ``ts`` mirrors created_at.
+
+    ``logs`` are in time order too (created_at never decreases with id), so a time range is
+    a slice; ``strays`` (id order) are the logs stored outside that order.
+    """
 
     ts: list[int] = field(default_factory=list)
     logs: list[Log] = field(default_factory=list)
+    strays: list[Log] = field(default_factory=list)
 
     def add(self, log: Log) -> None:
         self.ts.append(log["created_at"])
@@ -270,18 +276,45 @@ class Simulator:
                     )
                 newest = log["created_at"]
             for log in added:
-                log["id"] = self._next_id
-                self._next_id += 1
-                kind, model, token = log["type"], log["model_name"], log["token_name"]
-                for t in {0, kind}:
-                    for m in {None, model}:
-                        for k in {None, token}:
-                            index = self._indexes.get((t, m, k))
-                            if index is None and m is None and k is None:
-                                index = self._indexes[(t, m, k)] = _Index()
-                            if index is not None:
-                                index.add(log)
+                self._store(log, stray=False)
         return added
+
+    def add_stray_logs(self, logs: Iterable[Log]) -> list[Log]:
+        """Store copies of ``logs`` with fresh ids whatever their created_at (default 0).
+
+        Logs outside any time window: created_at 0, negative, far in the future, or older
+        than logs stored before them (a row written with a broken clock, or backfilled). They
+        take no part in :meth:`add_logs`' time order, and the endpoints filter them as New
+        API's SQL does (``created_at >= start`` only when start_timestamp is not 0,
+        ``created_at <= end`` only when end_timestamp is not 0): every request without time
+        bounds sees them (pages newest id first, like the rest) and counts them in ``total``
+        and the stat sums; a bounded range holds only those its bounds admit, so ``0`` and
+        negative stamps never fall inside one that starts after them, nor far-future ones
+        inside one that ends before them.
+        """
+        with self._lock:
+            added = [complete_log(raw, 0) for raw in logs]
+            for log in added:
+                self._store(log, stray=True)
+        return added
+
+    def _store(self, log: Log, *, stray: bool) -> None:
+        """Give ``log`` the next id and add it to every index of its key (lock held)."""
+        log["id"] = self._next_id
+        self._next_id += 1
+        kind, model, token = log["type"], log["model_name"], log["token_name"]
+        for t in {0, kind}:
+            for m in {None, model}:
+                for k in {None, token}:
+                    index = self._indexes.get((t, m, k))
+                    if index is None and m is None and k is None:
+                        index = self._indexes[(t, m, k)] = _Index()
+                    if index is None:
+                        continue
+                    if stray:
+                        index.strays.append(log)
+                    else:
+                        index.add(log)
 
     def add_live_logs(
         self, n: int, created_at: int | None = None, *, spread: int = 0, **generate: Any
@@ -305,10 +338,12 @@ class Simulator:
             return self.add_logs(generate_logs(n, start=start, end=end, seed=seed, **generate))
 
     def logs(self, type: int | None = None) -> list[Log]:
-        """All stored logs (optionally of one type) in id order."""
+        """All stored logs, strays too (optionally of one type), in id order."""
         with self._lock:
             index = self._indexes.get((type or 0, None, None))
-            return list(index.logs) if index else []
+            if index is None:
+                return []
+            return _by_id(index.logs, index.strays) if index.strays else list(index.logs)
 
     def _index(self, kind: int, model: str | None, token: str | None) -> _Index:
         """The index for a key, built on first use from its type's index (lock held)."""
@@ -316,14 +351,23 @@ class Simulator:
         index = self._indexes.get(key)
         if index is None:
             index = _Index()
-            for log in self._indexes.get((kind, None, None), _Index()).logs:
+            source = self._indexes.get((kind, None, None), _Index())
+            for log in source.logs:
                 if model in (None, log["model_name"]) and token in (None, log["token_name"]):
                     index.add(log)
+            index.strays = [
+                log
+                for log in source.strays
+                if model in (None, log["model_name"]) and token in (None, log["token_name"])
+            ]
             self._indexes[key] = index
         return index
 
     def _range(self, params: dict[str, str], kind: int) -> tuple[list[Log], int, int]:
-        """(index logs, lo, hi): the slice matching the filters and the time range."""
+        """(logs, lo, hi): ``logs[lo:hi]``, in id order, match the filters and the time range.
+
+        Without strays in range that is a slice of the index itself; with some, a new list.
+        """
         start, end = _go_int(params.get("start_timestamp")), _go_int(params.get("end_timestamp"))
         if self.config.unit == "ms":  # created_at*1000 >= start, created_at*1000 <= end
             start_s, end_s = -(-start // 1000), end // 1000
@@ -332,8 +376,17 @@ class Simulator:
         with self._lock:
             index = self._filtered(kind, params)
             lo = bisect_left(index.ts, start_s) if start else 0  # 0 means unbounded
-            hi = bisect_right(index.ts, end_s) if end else len(index.ts)
-            return index.logs, lo, max(lo, hi)
+            hi = max(lo, bisect_right(index.ts, end_s) if end else len(index.ts))
+            strays = [
+                log
+                for log in index.strays
+                if (not start or log["created_at"] >= start_s)
+                and (not end or log["created_at"] <= end_s)
+            ]
+            if not strays:
+                return index.logs, lo, hi
+            merged = _by_id(index.logs[lo:hi], strays)
+            return merged, 0, len(merged)
 
     def _filtered(self, kind: int, params: dict[str, str]) -> _Index:
         return self._index(kind, params.get("model_name") or None, params.get("token_name") or None)
@@ -535,6 +588,7 @@ class Simulator:
             with self._lock:
                 index = self._filtered(TYPE_CONSUME, params)
                 recent = index.logs[bisect_left(index.ts, since) :]
+                recent += [log for log in index.strays if log["created_at"] >= since]
             return {
                 "quota": sum(log["quota"] for log in logs[lo:hi]),
                 "rpm": len(recent),
@@ -674,6 +728,11 @@ class _Handler(BaseHTTPRequestHandler):
             if start:
                 time.sleep(piece / rate)
             self.wfile.write(body[start : start + piece])
+
+
+def _by_id(*runs: list[Log]) -> list[Log]:
+    """Runs of logs each in id order, merged into one."""
+    return list(merge(*runs, key=lambda log: int(log["id"])))
 
 
 def _is_api(path: str) -> bool:

@@ -430,3 +430,49 @@ def test_redirects_same_origin_keep_the_query_other_origins_as_given(logs: list[
             assert [(r.path, r.params) for r in elsewhere.requests] == [
                 ("/api/log/self", {"from": "redirect"})
             ]
+
+
+def test_stray_logs_outside_any_window_count_only_where_bounds_admit_them(sim, logs) -> None:
+    far = 4_102_444_800  # 2100-01-01
+    strays = sim.add_stray_logs(
+        [
+            {"type": 2, "quota": 7, "model_name": "gpt-4o", "username": "alice"},  # created_at 0
+            {"type": 2, "quota": 11, "created_at": -86_400, "username": "alice"},
+            {"type": 1, "created_at": far, "username": "alice"},
+            {"type": 2, "quota": 13, "created_at": START - 10, "username": "alice"},  # backfilled
+        ]
+    )
+    assert [log["id"] for log in strays] == [1_501, 1_502, 1_503, 1_504]
+    assert [log["created_at"] for log in strays] == [0, -86_400, far, START - 10]
+    assert sim.logs()[-4:] == strays
+    assert [log["id"] for log in sim.logs(2)[-3:]] == [1_501, 1_502, 1_504]
+    sim.now = lambda: END + 30  # live logs keep to the time-ordered history, not the strays
+    assert [log["created_at"] for log in sim.add_live_logs(2)] == [END + 30] * 2
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+
+        def stamps(**params: object) -> tuple[Counter, int]:
+            items, total = _fetch_all(session, url, page_size=100, **params)
+            assert total == len(items)
+            return Counter(item["created_at"] for item in items), total
+
+        seen, total = stamps()  # no bounds: everything, newest id first
+        assert total == 1_506 and {0, -86_400, far, START - 10} <= set(seen)
+        first = session.get(f"{url}/api/log/self", params={"page_size": 6}).json()["data"]
+        assert [item["id"] for item in first["items"]] == [1_506, 1_505, 1_504, 1_503, 1_502, 1_501]
+        seen, total = stamps(start_timestamp=0, end_timestamp=0)  # 0 is no bound
+        assert total == 1_506
+        seen, total = stamps(start_timestamp=START, end_timestamp=END + 30)
+        assert total == 1_502 and not {0, -86_400, far, START - 10} & set(seen)
+        seen, _ = stamps(start_timestamp=START - 10)  # start only: the far future is in
+        assert far in seen and START - 10 in seen and not {0, -86_400} & set(seen)
+        seen, _ = stamps(end_timestamp=END)  # end only: zero and negative are in
+        assert {0, -86_400, START - 10} <= set(seen) and far not in seen
+        seen, total = stamps(type=2, model_name="gpt-4o")
+        assert seen[0] == 1 and -86_400 not in seen
+
+        get_stat = lambda **p: session.get(f"{url}/api/log/self/stat", params=p).json()["data"]  # noqa: E731
+        billed = sum(log["quota"] for log in sim.logs(2) if START <= log["created_at"] <= END + 30)
+        assert get_stat()["quota"] == billed + 7 + 11 + 13
+        assert get_stat(start_timestamp=START, end_timestamp=END + 30)["quota"] == billed
+        assert get_stat(start_timestamp=1)["quota"] == billed + 13
