@@ -8,7 +8,14 @@ tap. `Simulator` imitates New API's log endpoints, `generate_logs` makes realist
 from __future__ import annotations
 
 from .account import ACCOUNT_TYPE_WEIGHTS, DemoSimulator, build_account
-from .data import DEFAULT_TYPE_WEIGHTS, QUOTA_PER_UNIT, Log, blank_log, generate_logs
+from .data import (
+    ALL_TYPE_WEIGHTS,
+    DEFAULT_TYPE_WEIGHTS,
+    QUOTA_PER_UNIT,
+    Log,
+    blank_log,
+    generate_logs,
+)
 from .server import (
     FAULT_KINDS,
     GLITCH_KINDS,
@@ -24,6 +31,7 @@ from .server import (
 
 __all__ = [
     "ACCOUNT_TYPE_WEIGHTS",
+    "ALL_TYPE_WEIGHTS",
     "DEFAULT_TYPE_WEIGHTS",
     "FAULT_KINDS",
     "GLITCH_KINDS",

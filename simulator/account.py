@@ -3,7 +3,8 @@
 New API's quirks are on: ids modulo 1024 (they collide), `other` as a JSON string, seconds
 on the wire, the `New-Api-User` header required, gzip, identical logs in one second. The
 account has several models and tokens, weeks of history with a daily rhythm, top-ups,
-refunds, errors, and steady new traffic. Two control paths (no token needed, loopback only):
+refunds, errors, an admin's quota changes (type 3) and bonuses (type 4) now and then, and
+steady new traffic. Two control paths (no token needed, loopback only):
 
     GET /_sim/summary          logs held, per type number, and the oldest/newest created_at
     GET /_sim/traffic?add=N    store N new logs now (spread over the last seconds)
@@ -23,8 +24,16 @@ from typing import Any
 from .data import TYPE_CONSUME, Log, generate_logs
 from .server import Response, SimConfig, Simulator, json_response
 
-#: mostly billed calls; errors and refunds as a busy account sees them; a top-up a day or so
-ACCOUNT_TYPE_WEIGHTS: Mapping[int, float] = {2: 0.905, 5: 0.07, 6: 0.02, 1: 0.005}
+#: mostly billed calls; errors and refunds as a busy account sees them; a top-up a day or so;
+#: now and then an admin changes the quota (manage, 3) or a bonus comes (system, 4)
+ACCOUNT_TYPE_WEIGHTS: Mapping[int, float] = {
+    2: 0.905,
+    5: 0.07,
+    6: 0.02,
+    1: 0.005,
+    3: 0.0006,
+    4: 0.0004,
+}
 DAY = 86_400
 
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -14,7 +15,14 @@ from itertools import pairwise
 import pytest
 import requests
 
-from simulator import SimConfig, Simulator, build_account, generate_logs, user_view
+from simulator import (
+    ALL_TYPE_WEIGHTS,
+    SimConfig,
+    Simulator,
+    build_account,
+    generate_logs,
+    user_view,
+)
 
 END = 1_750_000_000
 START = END - 3 * 86_400
@@ -476,3 +484,35 @@ def test_stray_logs_outside_any_window_count_only_where_bounds_admit_them(sim, l
         assert get_stat()["quota"] == billed + 7 + 11 + 13
         assert get_stat(start_timestamp=START, end_timestamp=END + 30)["quota"] == billed
         assert get_stat(start_timestamp=1)["quota"] == billed + 13
+
+
+def test_manage_and_system_logs_as_new_api_writes_them() -> None:
+    mixed = generate_logs(3_000, start=START, end=END, seed=11, type_weights=ALL_TYPE_WEIGHTS)
+    assert mixed == generate_logs(
+        3_000, start=START, end=END, seed=11, type_weights=ALL_TYPE_WEIGHTS
+    )
+    assert {log["type"] for log in mixed} == {1, 2, 3, 4, 5, 6}
+    default_mix = generate_logs(3_000, start=START, end=END, seed=11)
+    assert {log["type"] for log in default_mix} == {1, 2, 5, 6}  # the default is unchanged
+    money = r"＄\d+\.\d{6} 额度"
+    manage = re.compile(
+        rf"管理员将用户额度从 {money}修改为 {money}|管理员增加用户额度 {money}"
+        rf"|管理员减少用户额度 {money}|管理员覆盖用户额度从 {money} 为 {money}"
+    )
+    system = re.compile(rf"(新用户注册赠送|使用邀请码赠送|邀请用户赠送) {money}")
+    for log in mixed:
+        if log["type"] in (3, 4):
+            assert (manage if log["type"] == 3 else system).fullmatch(log["content"]), log
+            assert log["quota"] == 0 and log["model_name"] == log["token_name"] == ""
+    sim = Simulator(mixed)
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        items, total = _fetch_all(session, url, type=3, page_size=100)
+        assert total == len(items) == sum(log["type"] == 3 for log in mixed) >= 5
+        # admin_info is the admin's: a user's view of a ManageUser log holds "{}"
+        assert {item["other"] for item in items} == {"null", "{}"}
+        kinds = {re.match("管理员(将|增加|减少|覆盖)", item["content"])[1] for item in items}
+        assert kinds == {"将", "增加", "减少", "覆盖"}  # edited, added, subtracted, overridden
+
+    account = build_account(rate=0, seed=7)  # the demo account has a few of each
+    assert 0 < account.summary()["types"]["3"] < 40 and 0 < account.summary()["types"]["4"] < 40
