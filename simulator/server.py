@@ -1,4 +1,12 @@
-"""A local HTTP simulator of New API's log endpoints (stdlib only, loopback only)."""
+"""A local HTTP simulator of New API's log endpoints (stdlib only, loopback only).
+
+Read from the gateways' sources: QuantumNous/new-api controller/log.go (GetUserLogs,
+GetLogsSelfStat), model/log.go (GetUserLogs, SumUsedQuota, formatUserLogs, the log types),
+common/page_info.go (GetPageQuery) and middleware/auth.go; songquanpeng/one-api
+controller/log.go and model/log.go (GetUserLogs, GetLogsSelfStat, SumUsedQuota),
+common/config/config.go (ItemsPerPage), middleware/auth.go and router/api.go, for
+``SimConfig(family="oneapi")``.
+"""
 
 # ruff: noqa: RUF001 - strings quote New API's Chinese text verbatim
 
@@ -55,7 +63,7 @@ _STATUS_TEXT = {
     503: "503 Service Temporarily Unavailable",
 }
 _GO_INT = re.compile(r"[+-]?\d+")
-#: seconds between the pieces of a trickled body (at 10 bytes a second and more)
+#: seconds between the pieces of a trickled body (at 20 bytes a second and more)
 TRICKLE_TICK = 0.05
 #: one-api's ``config.ItemsPerPage`` (common/config/config.go): its every log page's size
 ONEAPI_ITEMS_PER_PAGE = 10
@@ -65,39 +73,49 @@ ONEAPI_ITEMS_PER_PAGE = 10
 class SimConfig:
     """How the simulated gateway behaves; may be mutated while serving.
 
-    Every field's default is New API's classic behaviour as the simulator always served it.
+    Every default is New API's classic behaviour, as the simulator has always served it. The
+    fields from ``family`` on imitate other gateways and the ways real deployments misbehave:
 
-    ``family``: the gateway imitated. ``"newapi"`` (QuantumNous/new-api, controller/log.go
-    GetUserLogs with common.GetPageQuery: ``p`` from 1, ``p`` < 1 read as 1, ``page_size``,
-    ``data`` a page object ``{page, page_size, total, items}``). ``"oneapi"``
-    (songquanpeng/one-api, controller/log.go GetUserLogs and model/log.go GetUserLogs):
-    ``p`` counts from 0 (below 0 read as 0), the page size is always ``config.ItemsPerPage``
-    (:data:`ONEAPI_ITEMS_PER_PAGE`, 10) whatever ``page_size`` asks, ``data`` is a bare JSON
-    array (no ``total``), and every item's ``id`` is 0: the query ``.Omit("id")`` leaves the
-    struct's Id unset while its JSON tag has no ``omitempty``, so the key is there with 0
-    (``id_mode`` does not apply; put ``"id"`` in ``omit_fields`` to drop the key). The items
-    keep the user view's other fields. Its ``/api/log/self/stat`` (GetLogsSelfStat, over
-    model.SumUsedQuota: type 2 only, whatever ``type`` says) answers ``{"quota": n}``, no
-    rpm/tpm (when ``stat_shape`` is ``"object"``); so does ``/api/log/stat``. Its access-token
-    check (middleware/auth.go authHelper) has the same messages but no ``New-Api-User``
-    header, so ``user_id`` is not checked. The envelope ``{success, message, data}``, the
-    time/model/token filters and the NoRoute answer are the same.
+    ``family``: the gateway imitated. ``"newapi"``: QuantumNous/new-api, controller/log.go
+    GetUserLogs with common/page_info.go GetPageQuery: ``p`` from 1 (below 1 read as 1),
+    ``page_size``, ``data`` a page object ``{page, page_size, total, items}``. ``"oneapi"``:
+    songquanpeng/one-api, controller/log.go GetUserLogs over model/log.go GetUserLogs: ``p``
+    counts from 0 (below 0 read as 0), every page holds ``config.ItemsPerPage`` logs
+    (common/config/config.go; :data:`ONEAPI_ITEMS_PER_PAGE`, 10) whatever ``page_size`` asks,
+    ``data`` is a bare JSON array (no ``total``, no page envelope), and every item's ``id`` is
+    0: the query's ``.Omit("id")`` leaves the struct's Id unset while its JSON tag has no
+    ``omitempty``, so the key is there, 0 (``id_mode`` does not apply; ``"id"`` in
+    ``omit_fields`` drops the key, in either family). The items keep the user view's other
+    fields. Its ``/api/log/self/stat`` (GetLogsSelfStat over model.SumUsedQuota: type 2
+    only, whatever ``type`` says) answers ``{"quota": n}``, no rpm/tpm (when ``stat_shape`` is
+    ``"object"``); so does ``/api/log/stat`` (GetLogsStat). Its access-token check
+    (middleware/auth.go authHelper) has New API's messages but no ``New-Api-User`` header, so
+    ``user_id`` is not checked. The envelope ``{success, message, data}``, the time, model and
+    token filters and the NoRoute answer are New API's.
 
     ``type_filter``: False imitates a fork that ignores ``type`` on ``/api/log/self``: every
-    page holds every type, as ``type=0`` (both model/log.go GetUserLogs: 0 means no filter).
+    page holds every type, as ``type=0`` does (both model/log.go GetUserLogs: 0, no filter).
 
     ``glitch_rate``, ``glitches``: with that probability (a seeded RNG of its own, as
     ``fault_rate``'s) an ``/api/log/self`` answer that would have succeeded is HTTP 200,
-    ``success: true``, but empty: ``"empty_items"`` keeps the page envelope with ``total``
+    ``success: true``, but empty: ``"empty_items"`` keeps the page object with ``total``
     still telling the truth and ``items: []`` (one-api: ``data: []``); ``"null_data"`` answers
     ``"data": null``. Each request rolls the dice afresh, so asking again is answered
     correctly unless the dice say otherwise. Unknown kinds answer normally.
 
-    ``trickle_bytes_per_second``: the body of every answer under ``/api`` (errors included)
-    is sent in small pieces at about that rate, after headers sent at once with a correct
-    ``Content-Length``: a piece every :data:`TRICKLE_TICK` seconds (one byte every ``1/rate``
-    seconds below ``1/TRICKLE_TICK`` bytes a second), so a client's per-read timeout longer
-    than that never fires however long the whole body takes. None: sent in one write.
+    ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
+    server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
+    stored "now" (``add_logs`` without ``created_at``, ``add_live_logs``, the demo account's
+    history and traffic); the stat endpoint's last-60-seconds window and the rate limiter read
+    it too. Go's net/http writes ``Date`` from the host's ``time.Now()``, as New API's
+    ``common.GetTimestamp()`` does every ``created_at``: a skewed host shows in both.
+
+    ``trickle_bytes_per_second``: the body of every answer under ``/api`` (errors included) is
+    sent in pieces at about that rate, after headers sent at once with a correct
+    ``Content-Length``: pieces of ``int(rate * TRICKLE_TICK)`` bytes (at least 1) every
+    ``piece / rate`` seconds, that is at least every :data:`TRICKLE_TICK` (0.05 s) from 20
+    bytes a second up, a byte every ``1 / rate`` seconds below. A client's per-read timeout
+    longer than that never fires, however long the whole body takes. None: one write.
 
     ``redirects``: request path -> ``Location``. A GET of that path is answered ``302 Found``
     (nginx's HTML page as the body) before anything else the gateway does (latency, faults,
@@ -105,20 +123,13 @@ class SimConfig:
     path, starting with one ``/``) gets the request's query string appended (after ``&`` if
     it has a query of its own), so ``{"/log/self": "/api/log/self"}`` moves every page; that
     target is served normally (it may itself be redirected: loops are the caller's to avoid).
-    An absolute URL (another origin, or another scheme) is sent as it is, query and all: what
-    a client carries over to another origin is the client's business. Redirected requests
-    are recorded in ``requests`` with status 302, like any other.
+    An absolute URL (another origin, or another scheme) is sent as it is, without the
+    request's query: what a client carries over to another origin is the client's business.
+    Redirected requests are recorded in ``requests`` with status 302, like any other.
 
-    ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
-    server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
-    stored "now" (``add_logs`` without ``created_at``, ``add_live_logs``, the demo account's
-    traffic); the stat endpoint's last-60-seconds window and the rate limiter read it too. Go's
-    net/http writes ``Date`` from the server's own ``time.Now()``, so a skewed host shows it
-    there and in every ``created_at`` it writes (``common.GetTimestamp()``).
+    Logs outside any time window are not a setting: see :meth:`Simulator.add_stray_logs`.
     """
 
-    family: Literal["newapi", "oneapi"] = "newapi"
-    type_filter: bool = True
     unit: Literal["s", "ms"] = "s"
     id_mode: Literal["db", "mod1024", "position", "zero"] = "db"
     other_mode: Literal["string", "object"] = "string"
@@ -136,11 +147,13 @@ class SimConfig:
     latency: float = 0.0
     seed: int = 0
     gzip: bool = False  # New API gzips /api responses when the client accepts it
+    family: Literal["newapi", "oneapi"] = "newapi"
+    type_filter: bool = True
     glitch_rate: float = 0.0
-    trickle_bytes_per_second: float | None = None
-    redirects: dict[str, str] = field(default_factory=dict)
     glitches: tuple[str, ...] = GLITCH_KINDS
     clock_offset: float = 0.0
+    trickle_bytes_per_second: float | None = None
+    redirects: dict[str, str] = field(default_factory=dict)
 
 
 class _Headers(Protocol):
@@ -218,7 +231,7 @@ def _go_int(text: str | None) -> int:
 
 
 class Simulator:
-    """An in-memory New API account serving /api/log/self and the stat endpoints."""
+    """An in-memory New API (or one-api) account serving /api/log/self and the stat endpoints."""
 
     def __init__(self, logs: Iterable[Log] = (), config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
