@@ -7,7 +7,7 @@ tap. `Simulator` imitates New API's log endpoints, `generate_logs` makes realist
 
 from __future__ import annotations
 
-from .account import ACCOUNT_TYPE_WEIGHTS, DemoSimulator, build_account
+from .account import ACCOUNT_TYPE_WEIGHTS, STRAY_TIMES, DemoSimulator, build_account, stray_logs
 from .data import (
     ALL_TYPE_WEIGHTS,
     DEFAULT_TYPE_WEIGHTS,
@@ -37,6 +37,7 @@ __all__ = [
     "GLITCH_KINDS",
     "ONEAPI_ITEMS_PER_PAGE",
     "QUOTA_PER_UNIT",
+    "STRAY_TIMES",
     "DemoSimulator",
     "Log",
     "RequestRecord",
@@ -48,5 +49,6 @@ __all__ = [
     "build_account",
     "generate_logs",
     "json_response",
+    "stray_logs",
     "user_view",
 ]

@@ -83,6 +83,22 @@ class DemoSimulator(Simulator):
         return json_response(200, {"added": len(added), **self.summary()})
 
 
+#: created_at of stray logs, in turn: unset, just before the epoch, a day before it, the
+#: year 2100, and the last second JSON dates reach (9999-12-31T23:59:59Z)
+STRAY_TIMES = (0, -1, -DAY, 4_102_444_800, 253_402_300_799)
+
+
+def stray_logs(n: int, *, seed: int = 7, user_id: int = 1, username: str = "alice") -> list[Log]:
+    """``n`` realistic logs with created_at outside any time window (:data:`STRAY_TIMES` in
+    turn), for :meth:`Simulator.add_stray_logs`."""
+    logs = generate_logs(
+        n, start=0, end=0, seed=seed, user_id=user_id, username=username, duplicate_fraction=0
+    )
+    for i, log in enumerate(logs):
+        log["created_at"] = STRAY_TIMES[i % len(STRAY_TIMES)]
+    return logs
+
+
 def build_account(
     *,
     days: float = 21,

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +21,7 @@ import requests
 
 from simulator import (
     ALL_TYPE_WEIGHTS,
+    STRAY_TIMES,
     SimConfig,
     Simulator,
     build_account,
@@ -516,3 +521,48 @@ def test_manage_and_system_logs_as_new_api_writes_them() -> None:
 
     account = build_account(rate=0, seed=7)  # the demo account has a few of each
     assert 0 < account.summary()["types"]["3"] < 40 and 0 < account.summary()["types"]["4"] < 40
+
+
+def test_cli_options_for_the_new_behaviours() -> None:
+    from simulator.__main__ import build, parse
+
+    default, fresh = build(parse(["--logs", "50"])).config, SimConfig()
+    new = ("family", "type_filter", "glitch_rate", "glitches", "clock_offset", "redirects")
+    for name in (*new, "trickle_bytes_per_second"):  # off unless asked
+        assert getattr(default, name) == getattr(fresh, name), name
+    command_line = (
+        "--logs 50 --family oneapi --no-type-filter --glitch-rate 0.2 --glitches null_data"
+        " --clock-offset -90 --trickle 500 --redirect /log/self=/api/log/self"
+        " --redirect /x=http://elsewhere/y --stray-logs 6"
+    )
+    args = parse(shlex.split(command_line))
+    sim = build(args)
+    config = sim.config
+    assert (config.family, config.type_filter, config.glitches) == ("oneapi", False, ("null_data",))
+    assert (config.glitch_rate, config.clock_offset) == (0.2, -90.0)
+    assert config.trickle_bytes_per_second == 500.0
+    assert config.redirects == {"/log/self": "/api/log/self", "/x": "http://elsewhere/y"}
+    assert len(sim.logs()) == 56
+    assert [log["created_at"] for log in sim.logs()[-6:]] == [*STRAY_TIMES, 0]
+    for wrong in (["--glitches", "boom"], ["--redirect", "nopath"]):
+        with pytest.raises(SystemExit):
+            parse(wrong)
+
+
+def test_python_m_simulator_serves_one_api() -> None:
+    argv = [sys.executable, "-m", "simulator", "--port", "0", "--logs", "300", "--live-rate", "0"]
+    argv += ["--family", "oneapi", "--clock-offset", "-86400"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            first = json.loads(proc.stdout.readline())
+            answer = requests.get(
+                f"{first['base_url']}/api/log/self", params={"p": 1}, headers=AUTH
+            )
+            data = answer.json()["data"]
+            assert isinstance(data, list) and len(data) == 10 and {i["id"] for i in data} == {0}
+            behind = time.time() - parsedate_to_datetime(answer.headers["Date"]).timestamp()
+            assert 86_390 < behind < 86_410
+            assert first["newest"] <= time.time() - 86_390
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
