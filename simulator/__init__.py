@@ -1,8 +1,9 @@
 """A local simulator of a New-API-style gateway's log API (dev tooling, standard library only).
 
 The tests, the demo and the benchmark serve it on loopback; it is never installed with the
-tap. `Simulator` imitates New API's log endpoints, `generate_logs` makes realistic history,
-`build_account` is the demo's account with steady traffic; `python -m simulator` serves one.
+tap. `Simulator` imitates New API's log endpoints (or one-api's, and the ways deployments
+misbehave: see `SimConfig`), `generate_logs` makes realistic history, `build_account` is the
+demo's account with steady traffic; `python -m simulator` serves one.
 """
 
 from __future__ import annotations

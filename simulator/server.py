@@ -164,7 +164,11 @@ class _Headers(Protocol):
 
 @dataclass
 class RequestRecord:
-    """One request as received; ``status`` is 0 while in flight and for dropped ones."""
+    """One request as received; ``status`` is 0 while in flight and for dropped ones.
+
+    ``at`` is when it arrived in real time (``time.time()``), the observer's clock, not the
+    server's (:meth:`Simulator.clock`).
+    """
 
     path: str
     params: dict[str, str]
