@@ -3,10 +3,13 @@
     python -m simulator                         # http://127.0.0.1:8765, token sim-token, user 1
     python -m simulator --port 0 --live-rate 0  # a free port; no traffic unless asked (the demo)
     python -m simulator --logs 20000 --days 30 --id-mode db --user-id 0 --no-gzip
+    python -m simulator --family oneapi --clock-offset -300 --trickle 2000 --stray-logs 5
+    python -m simulator --glitch-rate 0.1 --redirect /log/self=/api/log/self
 
 The first line on stdout is one JSON object, `base_url` and what GET /_sim/summary answers:
 scripts read the URL from it. The account (simulator/account.py) has New API's quirks on;
-every option below changes one of them. Control paths, no token needed:
+every option below changes one of them (simulator/server.py's SimConfig says how, and from
+which gateway source). Control paths, no token needed:
 
     GET /_sim/summary          logs held, per type number, and the oldest/newest created_at
     GET /_sim/traffic?add=N    store N new logs now (spread over the last seconds)
@@ -20,8 +23,8 @@ import json
 import signal
 import threading
 
-from .account import build_account
-from .server import FAULT_KINDS
+from .account import DemoSimulator, build_account, stray_logs
+from .server import FAULT_KINDS, GLITCH_KINDS
 
 
 class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -39,6 +42,18 @@ def _rate_limit(text: str) -> tuple[int, float]:
     """'360/180' as (360 requests, 180 seconds)."""
     count, _, window = text.partition("/")
     return int(count), float(window or 60)
+
+
+def _redirect(text: str) -> tuple[str, str]:
+    """'/log/self=/api/log/self' as (path, Location)."""
+    path, sep, location = text.partition("=")
+    if not sep or not path.startswith("/") or not location:
+        raise argparse.ArgumentTypeError(f"expected PATH=LOCATION, PATH starting with /: {text!r}")
+    return path, location
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    return tuple(kind for kind in text.split(",") if kind)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,16 +105,73 @@ def _parser() -> argparse.ArgumentParser:
         help="gzip JSON when the client accepts it",
     )
     parser.add_argument("--seed", type=int, default=7, help="the same seed, the same history")
+    parser.add_argument(
+        "--family",
+        choices=("newapi", "oneapi"),
+        default="newapi",
+        help="the gateway imitated; oneapi: p from 0, 10 logs a page, `data` a bare list, id 0",
+    )
+    parser.add_argument(
+        "--type-filter",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="honour `type` on /api/log/self (--no-type-filter: every page holds every type)",
+    )
+    parser.add_argument(
+        "--glitch-rate",
+        type=float,
+        default=0.0,
+        help="share of /api/log/self pages answered as a success with nothing in them",
+    )
+    parser.add_argument(
+        "--glitches", default=",".join(GLITCH_KINDS), help="the kinds --glitch-rate picks from"
+    )
+    parser.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        help="seconds the server's clock is ahead (negative: behind): Date, new logs' created_at",
+    )
+    parser.add_argument(
+        "--trickle",
+        type=float,
+        default=None,
+        metavar="BYTES_PER_SECOND",
+        help="send every /api body in small pieces at this rate, headers at once",
+    )
+    parser.add_argument(
+        "--redirect",
+        type=_redirect,
+        action="append",
+        default=[],
+        metavar="PATH=LOCATION",
+        help="answer PATH with 302 to LOCATION (a same-origin path keeps the query); repeatable",
+    )
+    parser.add_argument(
+        "--stray-logs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also hold N logs outside any time window (created_at 0, negative, far future)",
+    )
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options (exits with a usage error on a wrong one)."""
     parser = _parser()
     args = parser.parse_args(argv)
-    faults = tuple(kind for kind in args.faults.split(",") if kind)
-    unknown = set(faults) - set(FAULT_KINDS)
-    if unknown:
-        parser.error(f"unknown fault kinds: {sorted(unknown)}")
+    for option, known in (("faults", FAULT_KINDS), ("glitches", GLITCH_KINDS)):
+        kinds = _kinds(getattr(args, option))
+        unknown = set(kinds) - set(known)
+        if unknown:
+            parser.error(f"unknown {option[:-1]} kinds: {sorted(unknown)}")
+        setattr(args, option, kinds)
+    return args
+
+
+def build(args: argparse.Namespace) -> DemoSimulator:
+    """The account :func:`parse`'s options ask for."""
     sim = build_account(
         days=args.days,
         per_day=args.per_day,
@@ -116,11 +188,25 @@ def main(argv: list[str] | None = None) -> None:
         user_id=args.user_id or None,
         rate_limit=args.rate_limit,
         fault_rate=args.fault_rate,
-        faults=faults,
+        faults=args.faults,
         latency=args.latency,
         gzip=args.gzip,
+        family=args.family,
+        type_filter=args.type_filter,
+        glitch_rate=args.glitch_rate,
+        glitches=args.glitches,
+        clock_offset=args.clock_offset,
+        trickle_bytes_per_second=args.trickle,
+        redirects=dict(args.redirect),
     )
+    if args.stray_logs > 0:
+        sim.add_stray_logs(stray_logs(args.stray_logs, seed=args.seed, user_id=args.user_id or 1))
+    return sim
 
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    sim = build(args)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

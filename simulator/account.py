@@ -3,7 +3,8 @@
 New API's quirks are on: ids modulo 1024 (they collide), `other` as a JSON string, seconds
 on the wire, the `New-Api-User` header required, gzip, identical logs in one second. The
 account has several models and tokens, weeks of history with a daily rhythm, top-ups,
-refunds, errors, and steady new traffic. Two control paths (no token needed, loopback only):
+refunds, errors, an admin's quota changes (type 3) and bonuses (type 4) now and then, and
+steady new traffic. Two control paths (no token needed, loopback only):
 
     GET /_sim/summary          logs held, per type number, and the oldest/newest created_at
     GET /_sim/traffic?add=N    store N new logs now (spread over the last seconds)
@@ -23,8 +24,16 @@ from typing import Any
 from .data import TYPE_CONSUME, Log, generate_logs
 from .server import Response, SimConfig, Simulator, json_response
 
-#: mostly billed calls; errors and refunds as a busy account sees them; a top-up a day or so
-ACCOUNT_TYPE_WEIGHTS: Mapping[int, float] = {2: 0.905, 5: 0.07, 6: 0.02, 1: 0.005}
+#: mostly billed calls; errors and refunds as a busy account sees them; a top-up a day or so;
+#: now and then an admin changes the quota (manage, 3) or a bonus comes (system, 4)
+ACCOUNT_TYPE_WEIGHTS: Mapping[int, float] = {
+    2: 0.905,
+    5: 0.07,
+    6: 0.02,
+    1: 0.005,
+    3: 0.0006,
+    4: 0.0004,
+}
 DAY = 86_400
 
 
@@ -62,8 +71,8 @@ class DemoSimulator(Simulator):
             "logs": len(held),
             "types": {str(number): per_type[number] for number in sorted(per_type)},
             "usage_quota": sum(log["quota"] for log in held if log["type"] == TYPE_CONSUME),
-            "oldest": held[0]["created_at"] if held else None,
-            "newest": held[-1]["created_at"] if held else None,
+            "oldest": min(log["created_at"] for log in held) if held else None,
+            "newest": max(log["created_at"] for log in held) if held else None,
             "rate_per_minute": self.rate,
         }
 
@@ -72,6 +81,22 @@ class DemoSimulator(Simulator):
         if params.get("rate"):
             self.rate = float(params["rate"])
         return json_response(200, {"added": len(added), **self.summary()})
+
+
+#: created_at of stray logs, in turn: unset, just before the epoch, a day before it, the
+#: year 2100, and the last second JSON dates reach (9999-12-31T23:59:59Z)
+STRAY_TIMES = (0, -1, -DAY, 4_102_444_800, 253_402_300_799)
+
+
+def stray_logs(n: int, *, seed: int = 7, user_id: int = 1, username: str = "alice") -> list[Log]:
+    """``n`` realistic logs with created_at outside any time window (:data:`STRAY_TIMES` in
+    turn), for :meth:`Simulator.add_stray_logs`."""
+    logs = generate_logs(
+        n, start=0, end=0, seed=seed, user_id=user_id, username=username, duplicate_fraction=0
+    )
+    for i, log in enumerate(logs):
+        log["created_at"] = STRAY_TIMES[i % len(STRAY_TIMES)]
+    return logs
 
 
 def build_account(
@@ -85,12 +110,12 @@ def build_account(
     type_weights: Mapping[int, float] = ACCOUNT_TYPE_WEIGHTS,
     **config: Any,
 ) -> DemoSimulator:
-    """The demo account: ``days`` of history up to ``now`` (default: the current second).
+    """The demo account: ``days`` of history up to ``now`` (default: the server's clock, the
+    current second plus any ``clock_offset``).
 
     ``logs`` (default ``days`` x ``per_day``) is how many; ``config`` overrides the account's
     :class:`SimConfig` fields.
     """
-    end = int(time.time()) if now is None else now
     options: dict[str, Any] = {
         "unit": "s",
         "id_mode": "mod1024",
@@ -101,12 +126,14 @@ def build_account(
         "seed": seed,
     }
     options.update(config)
+    settings = SimConfig(**options)
+    end = int(time.time() + settings.clock_offset) if now is None else now
     history = generate_logs(
         max(1, int(days * per_day)) if logs is None else logs,
         start=end - int(days * DAY),
         end=end,
         seed=seed,
         type_weights=type_weights,
-        user_id=options["user_id"] or 1,
+        user_id=settings.user_id or 1,
     )
-    return DemoSimulator(history, SimConfig(**options), rate, type_weights)
+    return DemoSimulator(history, settings, rate, type_weights)

@@ -1,4 +1,9 @@
-"""Deterministic, realistic New API log records (the dicts the simulator stores)."""
+"""Deterministic, realistic New API log records (the dicts the simulator stores).
+
+``type`` as QuantumNous/new-api model/log.go numbers it: 0 unknown (no filter), 1 top-up,
+2 consume, 3 manage, 4 system, 5 error, 6 refund (one-api's model/log.go stops at 4). Manage
+and system logs carry their text in ``content`` and quota 0, as model.RecordLog writes them.
+"""
 
 # ruff: noqa: RUF001 - strings quote New API's Chinese text verbatim
 
@@ -27,6 +32,9 @@ DEFAULT_MODELS = (
 )
 DEFAULT_TOKENS = ("default", "prod-backend", "dev-laptop", "ci-runner")
 DEFAULT_TYPE_WEIGHTS: Mapping[int, float] = {2: 0.85, 1: 0.04, 5: 0.08, 6: 0.03}
+#: the default mix plus a few manage (3) and system (4) logs. Not the default: the tests' exact
+#: figures were drawn from :data:`DEFAULT_TYPE_WEIGHTS`, and a mix is part of the seed.
+ALL_TYPE_WEIGHTS: Mapping[int, float] = {**DEFAULT_TYPE_WEIGHTS, 3: 0.006, 4: 0.004}
 
 # Zero values in the field order of New API's model.Log JSON (+ request_id, newer versions).
 _ZERO: Log = {
@@ -88,6 +96,8 @@ _HOURLY = (
 )  # fmt: skip
 _CN_OFFSET = 8 * 3600
 _ALNUM = string.ascii_letters + string.digits
+#: who wrote a manage log, in its ``other.admin_info`` (a user's own view drops it)
+_ADMIN_INFO = {"admin_id": 1, "admin_username": "root"}
 
 
 def blank_log(**fields: Any) -> Log:
@@ -161,12 +171,25 @@ def _make(
             log["content"] = f"使用在线充值成功，充值金额: {log_quota(quota)}，支付金额：{paid:f}"
         return log
     if kind == TYPE_MANAGE:
+        # New API's controller/user.go, model.RecordLog / RecordLogWithAdminInfo: quota 0.
         old = rng.randrange(0, 20) * QUOTA_PER_UNIT
-        new = old + rng.randrange(1, 20) * QUOTA_PER_UNIT
-        log["content"] = f"管理员将用户额度从 {log_quota(old)}修改为 {log_quota(new)}"
+        change = rng.randrange(1, 20) * QUOTA_PER_UNIT
+        how = rng.choices(("edit", "add", "subtract", "override"), (4, 3, 1, 2))[0]
+        if how == "edit":  # UpdateUser, the quota field of the user edit form
+            log["content"] = f"管理员将用户额度从 {log_quota(old)}修改为 {log_quota(old + change)}"
+            return log
+        log["content"] = {  # ManageUser, action add_quota, by mode
+            "add": f"管理员增加用户额度 {log_quota(change)}",
+            "subtract": f"管理员减少用户额度 {log_quota(change)}",
+            "override": f"管理员覆盖用户额度从 {log_quota(old)} 为 {log_quota(change)}",
+        }[how]
+        log["other"] = {"admin_info": dict(_ADMIN_INFO)}
         return log
     if kind == TYPE_SYSTEM:
-        log["content"] = f"新用户注册赠送 {log_quota(QUOTA_PER_UNIT // 2)}"
+        # New API's model/user.go (Insert and the invitation rewards), model.RecordLog: quota 0.
+        gift = rng.choice((1, 2, 5)) * QUOTA_PER_UNIT // 2
+        reason = rng.choices(("新用户注册赠送", "使用邀请码赠送", "邀请用户赠送"), (1, 1, 3))[0]
+        log["content"] = f"{reason} {log_quota(gift)}"
         return log
 
     token_index = rng.randrange(len(tokens))

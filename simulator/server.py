@@ -1,4 +1,12 @@
-"""A local HTTP simulator of New API's log endpoints (stdlib only, loopback only)."""
+"""A local HTTP simulator of New API's log endpoints (stdlib only, loopback only).
+
+Read from the gateways' sources: QuantumNous/new-api controller/log.go (GetUserLogs,
+GetLogsSelfStat), model/log.go (GetUserLogs, SumUsedQuota, formatUserLogs, the log types),
+common/page_info.go (GetPageQuery) and middleware/auth.go; songquanpeng/one-api
+controller/log.go and model/log.go (GetUserLogs, GetLogsSelfStat, SumUsedQuota),
+common/config/config.go (ItemsPerPage), middleware/auth.go and router/api.go, for
+``SimConfig(family="oneapi")``.
+"""
 
 # ruff: noqa: RUF001 - strings quote New API's Chinese text verbatim
 
@@ -16,6 +24,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from email.utils import formatdate
+from heapq import merge
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +41,8 @@ FAULT_KINDS = (
     "truncated",
     "drop",
 )
+#: what ``glitch_rate`` picks from: a page answered as a success that holds nothing
+GLITCH_KINDS = ("empty_items", "null_data")
 
 # Messages of New API's classic middleware/auth.go (authHelper).
 MSG_NO_TOKEN = "无权进行此操作，未登录且未提供 access token"
@@ -45,13 +57,78 @@ _HTML = (
     "<html>\r\n<head><title>{0}</title></head>\r\n<body>\r\n"
     "<center><h1>{0}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-_STATUS_TEXT = {502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable"}
+_STATUS_TEXT = {
+    302: "302 Found",
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+}
 _GO_INT = re.compile(r"[+-]?\d+")
+#: seconds between the pieces of a trickled body (at 20 bytes a second and more)
+TRICKLE_TICK = 0.05
+#: one-api's ``config.ItemsPerPage`` (common/config/config.go): its every log page's size
+ONEAPI_ITEMS_PER_PAGE = 10
 
 
 @dataclass
 class SimConfig:
-    """How the simulated gateway behaves; may be mutated while serving."""
+    """How the simulated gateway behaves; may be mutated while serving.
+
+    Every default is New API's classic behaviour, as the simulator has always served it. The
+    fields from ``family`` on imitate other gateways and the ways real deployments misbehave:
+
+    ``family``: the gateway imitated. ``"newapi"``: QuantumNous/new-api, controller/log.go
+    GetUserLogs with common/page_info.go GetPageQuery: ``p`` from 1 (below 1 read as 1),
+    ``page_size``, ``data`` a page object ``{page, page_size, total, items}``. ``"oneapi"``:
+    songquanpeng/one-api, controller/log.go GetUserLogs over model/log.go GetUserLogs: ``p``
+    counts from 0 (below 0 read as 0), every page holds ``config.ItemsPerPage`` logs
+    (common/config/config.go; :data:`ONEAPI_ITEMS_PER_PAGE`, 10) whatever ``page_size`` asks,
+    ``data`` is a bare JSON array (no ``total``, no page envelope), and every item's ``id`` is
+    0: the query's ``.Omit("id")`` leaves the struct's Id unset while its JSON tag has no
+    ``omitempty``, so the key is there, 0 (``id_mode`` does not apply; ``"id"`` in
+    ``omit_fields`` drops the key, in either family). The items keep the user view's other
+    fields. Its ``/api/log/self/stat`` (GetLogsSelfStat over model.SumUsedQuota: type 2
+    only, whatever ``type`` says) answers ``{"quota": n}``, no rpm/tpm (when ``stat_shape`` is
+    ``"object"``); so does ``/api/log/stat`` (GetLogsStat). Its access-token check
+    (middleware/auth.go authHelper) has New API's messages but no ``New-Api-User`` header, so
+    ``user_id`` is not checked. The envelope ``{success, message, data}``, the time, model and
+    token filters and the NoRoute answer are New API's.
+
+    ``type_filter``: False imitates a fork that ignores ``type`` on ``/api/log/self``: every
+    page holds every type, as ``type=0`` does (both model/log.go GetUserLogs: 0, no filter).
+
+    ``glitch_rate``, ``glitches``: with that probability (a seeded RNG of its own, as
+    ``fault_rate``'s) an ``/api/log/self`` answer that would have succeeded is HTTP 200,
+    ``success: true``, but empty: ``"empty_items"`` keeps the page object with ``total``
+    still telling the truth and ``items: []`` (one-api: ``data: []``); ``"null_data"`` answers
+    ``"data": null``. Each request rolls the dice afresh, so asking again is answered
+    correctly unless the dice say otherwise. Unknown kinds answer normally.
+
+    ``clock_offset``: seconds the server's clock is ahead of real time (negative: behind). The
+    server's clock (:meth:`Simulator.clock`) stamps every answer's ``Date`` header and every log
+    stored "now" (``add_logs`` without ``created_at``, ``add_live_logs``, the demo account's
+    history and traffic); the stat endpoint's last-60-seconds window and the rate limiter read
+    it too. Go's net/http writes ``Date`` from the host's ``time.Now()``, as New API's
+    ``common.GetTimestamp()`` does every ``created_at``: a skewed host shows in both.
+
+    ``trickle_bytes_per_second``: the body of every answer under ``/api`` (errors included) is
+    sent in pieces at about that rate, after headers sent at once with a correct
+    ``Content-Length``: pieces of ``int(rate * TRICKLE_TICK)`` bytes (at least 1) every
+    ``piece / rate`` seconds, that is at least every :data:`TRICKLE_TICK` (0.05 s) from 20
+    bytes a second up, a byte every ``1 / rate`` seconds below. A client's per-read timeout
+    longer than that never fires, however long the whole body takes. None: one write.
+
+    ``redirects``: request path -> ``Location``. A GET of that path is answered ``302 Found``
+    (nginx's HTML page as the body) before anything else the gateway does (latency, faults,
+    the limiter, the token), as a proxy in front of it would. A same-origin ``Location`` (a
+    path, starting with one ``/``) gets the request's query string appended (after ``&`` if
+    it has a query of its own), so ``{"/log/self": "/api/log/self"}`` moves every page; that
+    target is served normally (it may itself be redirected: loops are the caller's to avoid).
+    An absolute URL (another origin, or another scheme) is sent as it is, without the
+    request's query: what a client carries over to another origin is the client's business.
+    Redirected requests are recorded in ``requests`` with status 302, like any other.
+
+    Logs outside any time window are not a setting: see :meth:`Simulator.add_stray_logs`.
+    """
 
     unit: Literal["s", "ms"] = "s"
     id_mode: Literal["db", "mod1024", "position", "zero"] = "db"
@@ -70,6 +147,13 @@ class SimConfig:
     latency: float = 0.0
     seed: int = 0
     gzip: bool = False  # New API gzips /api responses when the client accepts it
+    family: Literal["newapi", "oneapi"] = "newapi"
+    type_filter: bool = True
+    glitch_rate: float = 0.0
+    glitches: tuple[str, ...] = GLITCH_KINDS
+    clock_offset: float = 0.0
+    trickle_bytes_per_second: float | None = None
+    redirects: dict[str, str] = field(default_factory=dict)
 
 
 class _Headers(Protocol):
@@ -80,7 +164,11 @@ class _Headers(Protocol):
 
 @dataclass
 class RequestRecord:
-    """One request as received; ``status`` is 0 while in flight and for dropped ones."""
+    """One request as received; ``status`` is 0 while in flight and for dropped ones.
+
+    ``at`` is when it arrived in real time (``time.time()``), the observer's clock, not the
+    server's (:meth:`Simulator.clock`).
+    """
 
     path: str
     params: dict[str, str]
@@ -106,10 +194,15 @@ Route = Callable[[dict[str, str]], Response]
 
 @dataclass
 class _Index:
-    """Logs of one (type, model, token) key in id order; ``ts`` mirrors created_at."""
+    """Logs of one (type, model, token) key in id order; ``ts`` mirrors created_at.
+
+    ``logs`` are in time order too (created_at never decreases with id), so a time range is
+    a slice; ``strays`` (id order) are the logs stored outside that order.
+    """
 
     ts: list[int] = field(default_factory=list)
     logs: list[Log] = field(default_factory=list)
+    strays: list[Log] = field(default_factory=list)
 
     def add(self, log: Log) -> None:
         self.ts.append(log["created_at"])
@@ -142,11 +235,12 @@ def _go_int(text: str | None) -> int:
 
 
 class Simulator:
-    """An in-memory New API account serving /api/log/self and the stat endpoints."""
+    """An in-memory New API (or one-api) account serving /api/log/self and the stat endpoints."""
 
     def __init__(self, logs: Iterable[Log] = (), config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
         self.before_request: Callable[[Simulator, str, dict[str, str]], None] | None = None
+        #: real time as the simulator sees it (tests replace it); the server reads :meth:`clock`
         self.now: Callable[[], float] = time.time
         self._lock = threading.RLock()
         self._indexes: dict[tuple[int, str | None, str | None], _Index] = {
@@ -156,6 +250,7 @@ class Simulator:
         self._requests: list[RequestRecord] = []
         self._window: deque[float] = deque()
         self._fault_rng = random.Random(self.config.seed)
+        self._glitch_rng = random.Random(f"glitch {self.config.seed}")
         self._live_seq = 0
         self._routes: dict[str, Route] = {}
         self.add_logs(logs)
@@ -171,6 +266,14 @@ class Simulator:
         with self._lock:
             self._routes[path] = handler
 
+    def clock(self) -> float:
+        """The server's clock: :attr:`now` plus ``config.clock_offset`` seconds.
+
+        The one notion of the server's time: the ``Date`` header, ``created_at`` of logs stored
+        now, the stat endpoint's rpm/tpm window and the rate limiter all read it.
+        """
+        return self.now() + self.config.clock_offset
+
     # ---- storage -------------------------------------------------------------------------
 
     def add_logs(self, logs: Iterable[Log]) -> list[Log]:
@@ -181,7 +284,7 @@ class Simulator:
         with self._lock:
             everything = self._indexes[(0, None, None)]
             newest = everything.ts[-1] if everything.ts else 0
-            added = [complete_log(raw, max(int(self.now()), newest)) for raw in logs]
+            added = [complete_log(raw, max(int(self.clock()), newest)) for raw in logs]
             for log in added:
                 if log["created_at"] < newest:
                     raise ValueError(
@@ -190,23 +293,51 @@ class Simulator:
                     )
                 newest = log["created_at"]
             for log in added:
-                log["id"] = self._next_id
-                self._next_id += 1
-                kind, model, token = log["type"], log["model_name"], log["token_name"]
-                for t in {0, kind}:
-                    for m in {None, model}:
-                        for k in {None, token}:
-                            index = self._indexes.get((t, m, k))
-                            if index is None and m is None and k is None:
-                                index = self._indexes[(t, m, k)] = _Index()
-                            if index is not None:
-                                index.add(log)
+                self._store(log, stray=False)
         return added
+
+    def add_stray_logs(self, logs: Iterable[Log]) -> list[Log]:
+        """Store copies of ``logs`` with fresh ids whatever their created_at (default 0).
+
+        Logs outside any time window: created_at 0, negative, far in the future, or older
+        than logs stored before them (a row written with a broken clock, or backfilled). They
+        take no part in :meth:`add_logs`' time order, and the endpoints filter them as New
+        API's SQL does (``created_at >= start`` only when start_timestamp is not 0,
+        ``created_at <= end`` only when end_timestamp is not 0): every request without time
+        bounds sees them (pages newest id first, like the rest) and counts them in ``total``
+        and the stat sums; a bounded range holds only those its bounds admit, so ``0`` and
+        negative stamps never fall inside one that starts after them, nor far-future ones
+        inside one that ends before them.
+        """
+        with self._lock:
+            added = [complete_log(raw, 0) for raw in logs]
+            for log in added:
+                self._store(log, stray=True)
+        return added
+
+    def _store(self, log: Log, *, stray: bool) -> None:
+        """Give ``log`` the next id and add it to every index of its key (lock held)."""
+        log["id"] = self._next_id
+        self._next_id += 1
+        kind, model, token = log["type"], log["model_name"], log["token_name"]
+        for t in {0, kind}:
+            for m in {None, model}:
+                for k in {None, token}:
+                    index = self._indexes.get((t, m, k))
+                    if index is None and m is None and k is None:
+                        index = self._indexes[(t, m, k)] = _Index()
+                    if index is None:
+                        continue
+                    if stray:
+                        index.strays.append(log)
+                    else:
+                        index.add(log)
 
     def add_live_logs(
         self, n: int, created_at: int | None = None, *, spread: int = 0, **generate: Any
     ) -> list[Log]:
-        """Add ``n`` realistic logs at ``created_at`` (default: now, never before the newest).
+        """Add ``n`` realistic logs at ``created_at`` (default: the server's clock, never before
+        the newest).
 
         With ``spread``, over the ``spread`` seconds up to it instead (still never before the
         newest). ``generate`` goes to :func:`generate_logs` (e.g. ``type_weights``).
@@ -214,7 +345,7 @@ class Simulator:
         with self._lock:
             newest = self._indexes[(0, None, None)].logs[-1:] or [blank_log(username="alice")]
             floor = newest[0]["created_at"]
-            end = max(int(self.now() if created_at is None else created_at), floor)
+            end = max(int(self.clock() if created_at is None else created_at), floor)
             start = max(end - max(spread, 0), floor)
             self._live_seq += 1
             generate.setdefault("user_id", newest[0]["user_id"])
@@ -224,10 +355,12 @@ class Simulator:
             return self.add_logs(generate_logs(n, start=start, end=end, seed=seed, **generate))
 
     def logs(self, type: int | None = None) -> list[Log]:
-        """All stored logs (optionally of one type) in id order."""
+        """All stored logs, strays too (optionally of one type), in id order."""
         with self._lock:
             index = self._indexes.get((type or 0, None, None))
-            return list(index.logs) if index else []
+            if index is None:
+                return []
+            return _by_id(index.logs, index.strays) if index.strays else list(index.logs)
 
     def _index(self, kind: int, model: str | None, token: str | None) -> _Index:
         """The index for a key, built on first use from its type's index (lock held)."""
@@ -235,14 +368,23 @@ class Simulator:
         index = self._indexes.get(key)
         if index is None:
             index = _Index()
-            for log in self._indexes.get((kind, None, None), _Index()).logs:
+            source = self._indexes.get((kind, None, None), _Index())
+            for log in source.logs:
                 if model in (None, log["model_name"]) and token in (None, log["token_name"]):
                     index.add(log)
+            index.strays = [
+                log
+                for log in source.strays
+                if model in (None, log["model_name"]) and token in (None, log["token_name"])
+            ]
             self._indexes[key] = index
         return index
 
     def _range(self, params: dict[str, str], kind: int) -> tuple[list[Log], int, int]:
-        """(index logs, lo, hi): the slice matching the filters and the time range."""
+        """(logs, lo, hi): ``logs[lo:hi]``, in id order, match the filters and the time range.
+
+        Without strays in range that is a slice of the index itself; with some, a new list.
+        """
         start, end = _go_int(params.get("start_timestamp")), _go_int(params.get("end_timestamp"))
         if self.config.unit == "ms":  # created_at*1000 >= start, created_at*1000 <= end
             start_s, end_s = -(-start // 1000), end // 1000
@@ -251,8 +393,17 @@ class Simulator:
         with self._lock:
             index = self._filtered(kind, params)
             lo = bisect_left(index.ts, start_s) if start else 0  # 0 means unbounded
-            hi = bisect_right(index.ts, end_s) if end else len(index.ts)
-            return index.logs, lo, max(lo, hi)
+            hi = max(lo, bisect_right(index.ts, end_s) if end else len(index.ts))
+            strays = [
+                log
+                for log in index.strays
+                if (not start or log["created_at"] >= start_s)
+                and (not end or log["created_at"] <= end_s)
+            ]
+            if not strays:
+                return index.logs, lo, hi
+            merged = _by_id(index.logs[lo:hi], strays)
+            return merged, 0, len(merged)
 
     def _filtered(self, kind: int, params: dict[str, str]) -> _Index:
         return self._index(kind, params.get("model_name") or None, params.get("token_name") or None)
@@ -279,11 +430,20 @@ class Simulator:
             self._requests.append(record)
         return record
 
-    def _answer(self, path: str, params: dict[str, str], headers: _Headers) -> Response:
+    def _answer(
+        self, path: str, params: dict[str, str], headers: _Headers, query: str = ""
+    ) -> Response:
         route = self._routes.get(path)
         if route is not None:
             return route(params)
         config = self.config
+        location = config.redirects.get(path)
+        if location is not None:
+            if query and location.startswith("/") and not location.startswith("//"):
+                location += ("&" if "?" in location else "?") + query
+            response = _html(302)
+            response.headers["Location"] = location
+            return response
         if config.latency > 0:
             time.sleep(config.latency)
         if self.before_request is not None:
@@ -319,6 +479,15 @@ class Simulator:
                 return None
             return self._fault_rng.choice(config.faults)
 
+    def _pick_glitch(self) -> str | None:
+        config = self.config
+        if config.glitch_rate <= 0 or not config.glitches:
+            return None
+        with self._lock:
+            if self._glitch_rng.random() >= config.glitch_rate:
+                return None
+            return self._glitch_rng.choice(config.glitches)
+
     def _allow(self) -> bool:
         """New API's in-memory limiter: a queue of the allowed requests' times."""
         limit = self.config.rate_limit
@@ -326,7 +495,7 @@ class Simulator:
             return True
         count, window = limit
         with self._lock:
-            now = self.now()
+            now = self.clock()
             if len(self._window) < count:
                 self._window.append(now)
                 return True
@@ -349,7 +518,13 @@ class Simulator:
         if denied is not None:
             return denied
         if path == "/api/log/self":
-            return json_response(200, {"data": self._page(params), "message": "", "success": True})
+            data = self._page(params)
+            glitch = self._pick_glitch()
+            if glitch == "null_data":
+                data = None
+            elif glitch == "empty_items":
+                data = [] if isinstance(data, list) else {**data, "items": []}
+            return json_response(200, {"data": data, "message": "", "success": True})
         return json_response(200, {"data": self._stat(params), "message": "", "success": True})
 
     def _auth(self, headers: _Headers, admin: bool) -> Response | None:
@@ -360,7 +535,7 @@ class Simulator:
             return json_response(401, {"message": MSG_NO_TOKEN, "success": False})
         if token.replace("Bearer ", "", 1) != config.api_key:
             return json_response(200, {"message": MSG_BAD_TOKEN, "success": False})
-        if config.user_id is not None:
+        if config.user_id is not None and config.family == "newapi":
             raw = headers.get("New-Api-User") or ""
             if not raw:
                 return json_response(401, {"message": MSG_NO_USER, "success": False})
@@ -374,31 +549,45 @@ class Simulator:
 
     # ---- endpoints -----------------------------------------------------------------------
 
-    def _page(self, params: dict[str, str]) -> dict[str, Any]:
-        """GET /api/log/self: common.GetPageQuery + model.GetUserLogs."""
+    def _page(self, params: dict[str, str]) -> Any:
+        """GET /api/log/self: New API's common.GetPageQuery + model.GetUserLogs, or one-api's
+        controller.GetUserLogs (a bare list; see :class:`SimConfig` ``family``)."""
         config = self.config
-        page = max(_go_int(params.get("p")), 1)
-        size = 0
-        for name in ("page_size", "ps", "size"):  # GetPageQuery's aliases
-            size = _go_int(params.get(name))
-            if size:
-                break
-        if size <= 0:
-            size = 10
-        size = min(size, config.page_size_cap)
-        logs, lo, hi = self._range(params, _go_int(params.get("type")))
-        offset = (page - 1) * size
+        oneapi = config.family == "oneapi"
+        if oneapi:  # p, _ := strconv.Atoi(c.Query("p")); if p < 0 { p = 0 }
+            page, size = max(_go_int(params.get("p")), 0), ONEAPI_ITEMS_PER_PAGE
+            offset = page * size
+        else:
+            page = max(_go_int(params.get("p")), 1)
+            size = 0
+            for name in ("page_size", "ps", "size"):  # GetPageQuery's aliases
+                size = _go_int(params.get(name))
+                if size:
+                    break
+            if size <= 0:
+                size = 10
+            size = min(size, config.page_size_cap)
+            offset = (page - 1) * size
+        kind = _go_int(params.get("type")) if config.type_filter else 0
+        logs, lo, hi = self._range(params, kind)
         stop = hi - offset
         chunk = logs[max(lo, stop - size) : stop][::-1] if stop > lo else []
         items = []
         for i, log in enumerate(chunk):
-            ident = {
-                "db": log["id"],
-                "mod1024": log["id"] % 1024,
-                "position": offset + i + 1,
-                "zero": 0,
-            }[config.id_mode]
-            items.append({"id": ident, **user_view(log, config)})
+            item = user_view(log, config)
+            if "id" not in config.omit_fields:
+                ident = 0
+                if not oneapi:
+                    ident = {
+                        "db": log["id"],
+                        "mod1024": log["id"] % 1024,
+                        "position": offset + i + 1,
+                        "zero": 0,
+                    }[config.id_mode]
+                item = {"id": ident, **item}
+            items.append(item)
+        if oneapi:
+            return items
         total = hi - lo
         if config.total_cap is not None:
             total = min(total, config.total_cap)
@@ -408,12 +597,15 @@ class Simulator:
         """GET /api/log/self/stat and /api/log/stat: model.SumUsedQuota (type 2 only)."""
         logs, lo, hi = self._range(params, TYPE_CONSUME)
         shape = self.config.stat_shape
+        if shape == "object" and self.config.family == "oneapi":
+            return {"quota": sum(log["quota"] for log in logs[lo:hi])}
         if shape == "object":
             # rpm/tpm ignore the time range: the last 60 s before now, same other filters.
-            since = int(self.now()) - 60
+            since = int(self.clock()) - 60
             with self._lock:
                 index = self._filtered(TYPE_CONSUME, params)
                 recent = index.logs[bisect_left(index.ts, since) :]
+                recent += [log for log in index.strays if log["created_at"] >= since]
             return {
                 "quota": sum(log["quota"] for log in logs[lo:hi]),
                 "rpm": len(recent),
@@ -511,13 +703,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Every answer's ``Date`` header (send_response always sends one): the server's clock."""
+        if timestamp is None:
+            timestamp = self.server.sim.clock()
+        return formatdate(timestamp, usegmt=True)
+
     def do_GET(self) -> None:
         sim = self.server.sim
         url = urlsplit(self.path)
         # Go's c.Query returns the first value of a repeated parameter.
         params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         record = sim._record(url.path, params, dict(self.headers.items()))
-        response = sim._answer(url.path, params, self.headers)  # case-insensitive lookups
+        # self.headers: case-insensitive lookups; the raw query goes on with a redirect.
+        response = sim._answer(url.path, params, self.headers, url.query)
         record.status = response.status
         if response.action == "drop":
             self.close_connection = True
@@ -533,4 +732,25 @@ class _Handler(BaseHTTPRequestHandler):
         if response.action == "truncate":
             body = body[: len(body) // 2]
             self.close_connection = True
-        self.wfile.write(body)
+        rate = sim.config.trickle_bytes_per_second
+        if rate is not None and rate > 0 and _is_api(url.path):
+            self._trickle(body, rate)
+        else:
+            self.wfile.write(body)
+
+    def _trickle(self, body: bytes, rate: float) -> None:
+        """Write ``body`` in pieces at ``rate`` bytes a second (headers are already out)."""
+        piece = max(1, int(rate * TRICKLE_TICK))
+        for start in range(0, len(body), piece):
+            if start:
+                time.sleep(piece / rate)
+            self.wfile.write(body[start : start + piece])
+
+
+def _by_id(*runs: list[Log]) -> list[Log]:
+    """Runs of logs each in id order, merged into one."""
+    return list(merge(*runs, key=lambda log: int(log["id"])))
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")

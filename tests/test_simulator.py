@@ -5,14 +5,29 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from itertools import pairwise
 
 import pytest
 import requests
 
-from simulator import SimConfig, Simulator, generate_logs, user_view
+from simulator import (
+    ALL_TYPE_WEIGHTS,
+    STRAY_TIMES,
+    SimConfig,
+    Simulator,
+    build_account,
+    generate_logs,
+    user_view,
+)
 
 END = 1_750_000_000
 START = END - 3 * 86_400
@@ -266,3 +281,288 @@ def test_live_inserts_and_hook(sim: Simulator) -> None:
     # New rows push older ones down a page: page 2 now repeats page 1's tail.
     assert second["items"][0]["id"] == first["items"][-3]["id"]
     assert sim.requests[1].params == {"p": "2"}
+
+
+def test_server_clock_offset_stamps_date_and_new_logs(sim: Simulator) -> None:
+    with sim.serve() as url:  # the server always sends Date, from its clock
+        stamp = parsedate_to_datetime(requests.get(f"{url}/api/log/self").headers["Date"])
+        assert abs(stamp.timestamp() - time.time()) < 5
+    sim.now = lambda: END + 10_000.4
+    sim.config.clock_offset = -3_600.0  # an hour behind
+    assert sim.clock() == END + 6_400.4
+    with sim.serve() as url:
+        for path in ("/api/log/self", "/api/nowhere", "/api/log/stat"):
+            response = requests.get(url + path, headers=AUTH)
+            assert parsedate_to_datetime(response.headers["Date"]).timestamp() == END + 6_400
+        added = sim.add_live_logs(2) + sim.add_logs([{"type": 1}])
+        assert {log["created_at"] for log in added} == {END + 6_400}
+        items = requests.get(f"{url}/api/log/self", headers=AUTH).json()["data"]["items"]
+        assert [item["created_at"] for item in items[:3]] == [END + 6_400] * 3
+    # The demo account's history ends at its server's clock, not at real time.
+    account = build_account(days=1, per_day=50, rate=0, clock_offset=-10 * 86_400)
+    clock = account.clock()
+    assert clock < time.time() - 9 * 86_400
+    assert all(clock - 86_401 <= log["created_at"] <= clock for log in account.logs())
+
+
+def test_oneapi_family_pages_from_zero_ten_at_a_time_as_a_bare_list(logs: list[dict]) -> None:
+    sim = Simulator(logs, SimConfig(family="oneapi", user_id=1))
+    newest_first = [{"id": 0, **user_view(log)} for log in reversed(logs)]
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)  # no New-Api-User: one-api has no such header
+        get = lambda **params: session.get(f"{url}/api/log/self", params=params).json()  # noqa: E731
+        first = get(p=0, page_size=100)
+        assert first["success"] is True and first["message"] == ""
+        assert first["data"] == newest_first[:10]  # a bare array of ItemsPerPage (10)
+        assert get()["data"] == get(p=-3)["data"] == first["data"]
+        assert get(p=1)["data"] == newest_first[10:20]
+        assert get(p=150)["data"] == []
+        items, page = [], 0
+        while chunk := get(p=page, type=2, model_name="gpt-4o")["data"]:
+            items += chunk
+            page += 1
+        expected = [
+            item for item in newest_first if (item["type"], item["model_name"]) == (2, "gpt-4o")
+        ]
+        assert items == expected and len(items) > 10
+
+        start, end = logs[200]["created_at"], logs[900]["created_at"]
+        billed = [log for log in logs if log["type"] == 2 and start <= log["created_at"] <= end]
+        params = {"start_timestamp": start, "end_timestamp": end, "type": 5}  # `type` is ignored
+        stat = session.get(f"{url}/api/log/self/stat", params=params).json()
+        quota = sum(log["quota"] for log in billed)
+        assert stat == {"data": {"quota": quota}, "message": "", "success": True}  # no rpm/tpm
+
+        sim.config.omit_fields = {"id"}
+        assert get(p=0)["data"] == [user_view(log) for log in reversed(logs[-10:])]
+
+
+def test_a_type_blind_server_serves_every_type_whatever_type_asks(logs: list[dict]) -> None:
+    sim = Simulator(logs, SimConfig(type_filter=False))
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        items, total = _fetch_all(session, url, type=2, page_size=100)
+        assert total == len(items) == 1_500
+        assert Counter(item["type"] for item in items) == Counter(log["type"] for log in logs)
+        sim.config.type_filter = True
+        items, total = _fetch_all(session, url, type=2, page_size=100)
+        assert {item["type"] for item in items} == {2} and total == len(items) < 1_500
+
+
+def test_page_glitches_answer_success_with_nothing_then_recover(logs: list[dict]) -> None:
+    def served_pattern(seed: int) -> list[str]:
+        sim = Simulator(logs, SimConfig(glitch_rate=0.4, seed=seed))
+        pattern = []
+        with sim.serve() as url, requests.Session() as session:
+            session.headers.update(AUTH)
+            good = session.get(f"{url}/api/log/self/stat").json()  # other paths: never
+            assert good["success"] is True and good["data"]["quota"] > 0
+            for _ in range(40):  # the same request each time
+                body = session.get(f"{url}/api/log/self", params={"p": 2}).json()
+                assert body["success"] is True and body["message"] == ""
+                data = body["data"]
+                if data is None:
+                    pattern.append("null_data")
+                elif not data["items"]:
+                    assert (data["page"], data["page_size"], data["total"]) == (2, 10, 1_500)
+                    pattern.append("empty_items")
+                else:
+                    assert len(data["items"]) == 10 and data["total"] == 1_500
+                    pattern.append("ok")
+        return pattern
+
+    pattern = served_pattern(seed=3)
+    assert pattern == served_pattern(seed=3) != served_pattern(seed=4)  # seeded
+    assert 8 < pattern.count("ok") < 36
+    assert pattern.count("null_data") and pattern.count("empty_items")
+    assert "ok" in pattern[pattern.index("null_data") :]  # asking again is answered
+
+    sim = Simulator(logs, SimConfig(family="oneapi", glitch_rate=1.0, glitches=("empty_items",)))
+    with sim.serve() as url:
+        body = requests.get(f"{url}/api/log/self", headers=AUTH).json()
+        assert body == {"data": [], "message": "", "success": True}
+        sim.config.glitches = ("null_data",)
+        body = requests.get(f"{url}/api/log/self", headers=AUTH).json()
+        assert body == {"data": None, "message": "", "success": True}
+
+
+def test_trickled_bodies_come_slowly_but_never_stall_a_read(sim: Simulator) -> None:
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        params = {"page_size": 2}
+        whole = session.get(f"{url}/api/log/self", params=params).content
+        sim.config.trickle_bytes_per_second = 1_000.0
+        began = time.monotonic()
+        # A read timeout far shorter than the whole body takes: it must never fire.
+        with session.get(
+            f"{url}/api/log/self", params=params, stream=True, timeout=(2, 0.25)
+        ) as response:
+            headers_after = time.monotonic() - began
+            first = response.raw.read(50)
+            first_after = time.monotonic() - began
+            body = first + response.raw.read()
+        took = time.monotonic() - began
+        assert int(response.headers["Content-Length"]) == len(body) == len(whole) > 600
+        assert body == whole
+        assert headers_after < 0.2 and first_after < 0.3  # headers at once, then piece by piece
+        assert took >= 0.9 * (len(body) - 50) / 1_000
+        began = time.monotonic()
+        assert session.get(f"{url}/nowhere").status_code == 404  # only /api answers trickle
+        assert time.monotonic() - began < 0.2
+
+
+def test_redirects_same_origin_keep_the_query_other_origins_as_given(logs: list[dict]) -> None:
+    elsewhere = Simulator(logs)
+    with elsewhere.serve() as other_url:
+        target = f"{other_url}/api/log/self?from=redirect"
+        redirects = {"/log/self": "/api/log/self", "/old/stat": "/api/log/self/stat?x=1"}
+        sim = Simulator(logs, SimConfig(redirects={**redirects, "/api/log/stat": target}))
+        with sim.serve() as url, requests.Session() as session:
+            session.headers.update(AUTH)
+            params = {"p": 2, "page_size": 5}
+            moved = session.get(f"{url}/log/self", params=params, allow_redirects=False)
+            assert moved.status_code == 302 and moved.headers["Content-Type"] == "text/html"
+            assert moved.headers["Location"] == "/api/log/self?p=2&page_size=5"
+            assert "302 Found" in moved.text
+            followed = session.get(f"{url}/log/self", params=params)
+            direct = session.get(f"{url}/api/log/self", params=params)
+            assert followed.status_code == 200 and followed.json() == direct.json()
+            assert [(r.path, r.status) for r in sim.requests] == [
+                ("/log/self", 302),
+                ("/log/self", 302),
+                ("/api/log/self", 200),
+                ("/api/log/self", 200),
+            ]
+            assert sim.requests[2].params == {"p": "2", "page_size": "5"}
+
+            moved = session.get(f"{url}/old/stat?start_timestamp=5", allow_redirects=False)
+            assert moved.headers["Location"] == "/api/log/self/stat?x=1&start_timestamp=5"
+            moved = session.get(f"{url}/api/log/stat?p=3", allow_redirects=False)
+            assert moved.status_code == 302 and moved.headers["Location"] == target
+            session.get(f"{url}/api/log/stat?p=3")  # another origin answers whatever it does
+            assert [(r.path, r.params) for r in elsewhere.requests] == [
+                ("/api/log/self", {"from": "redirect"})
+            ]
+
+
+def test_stray_logs_outside_any_window_count_only_where_bounds_admit_them(sim, logs) -> None:
+    far = 4_102_444_800  # 2100-01-01
+    strays = sim.add_stray_logs(
+        [
+            {"type": 2, "quota": 7, "model_name": "gpt-4o", "username": "alice"},  # created_at 0
+            {"type": 2, "quota": 11, "created_at": -86_400, "username": "alice"},
+            {"type": 1, "created_at": far, "username": "alice"},
+            {"type": 2, "quota": 13, "created_at": START - 10, "username": "alice"},  # backfilled
+        ]
+    )
+    assert [log["id"] for log in strays] == [1_501, 1_502, 1_503, 1_504]
+    assert [log["created_at"] for log in strays] == [0, -86_400, far, START - 10]
+    assert sim.logs()[-4:] == strays
+    assert [log["id"] for log in sim.logs(2)[-3:]] == [1_501, 1_502, 1_504]
+    sim.now = lambda: END + 30  # live logs keep to the time-ordered history, not the strays
+    assert [log["created_at"] for log in sim.add_live_logs(2)] == [END + 30] * 2
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+
+        def stamps(**params: object) -> tuple[Counter, int]:
+            items, total = _fetch_all(session, url, page_size=100, **params)
+            assert total == len(items)
+            return Counter(item["created_at"] for item in items), total
+
+        seen, total = stamps()  # no bounds: everything, newest id first
+        assert total == 1_506 and {0, -86_400, far, START - 10} <= set(seen)
+        first = session.get(f"{url}/api/log/self", params={"page_size": 6}).json()["data"]
+        assert [item["id"] for item in first["items"]] == [1_506, 1_505, 1_504, 1_503, 1_502, 1_501]
+        seen, total = stamps(start_timestamp=0, end_timestamp=0)  # 0 is no bound
+        assert total == 1_506
+        seen, total = stamps(start_timestamp=START, end_timestamp=END + 30)
+        assert total == 1_502 and not {0, -86_400, far, START - 10} & set(seen)
+        seen, _ = stamps(start_timestamp=START - 10)  # start only: the far future is in
+        assert far in seen and START - 10 in seen and not {0, -86_400} & set(seen)
+        seen, _ = stamps(end_timestamp=END)  # end only: zero and negative are in
+        assert {0, -86_400, START - 10} <= set(seen) and far not in seen
+        seen, total = stamps(type=2, model_name="gpt-4o")
+        assert seen[0] == 1 and -86_400 not in seen
+
+        get_stat = lambda **p: session.get(f"{url}/api/log/self/stat", params=p).json()["data"]  # noqa: E731
+        billed = sum(log["quota"] for log in sim.logs(2) if START <= log["created_at"] <= END + 30)
+        assert get_stat()["quota"] == billed + 7 + 11 + 13
+        assert get_stat(start_timestamp=START, end_timestamp=END + 30)["quota"] == billed
+        assert get_stat(start_timestamp=1)["quota"] == billed + 13
+
+
+def test_manage_and_system_logs_as_new_api_writes_them() -> None:
+    mixed = generate_logs(3_000, start=START, end=END, seed=11, type_weights=ALL_TYPE_WEIGHTS)
+    assert mixed == generate_logs(
+        3_000, start=START, end=END, seed=11, type_weights=ALL_TYPE_WEIGHTS
+    )
+    assert {log["type"] for log in mixed} == {1, 2, 3, 4, 5, 6}
+    default_mix = generate_logs(3_000, start=START, end=END, seed=11)
+    assert {log["type"] for log in default_mix} == {1, 2, 5, 6}  # the default is unchanged
+    money = r"＄\d+\.\d{6} 额度"
+    manage = re.compile(
+        rf"管理员将用户额度从 {money}修改为 {money}|管理员增加用户额度 {money}"
+        rf"|管理员减少用户额度 {money}|管理员覆盖用户额度从 {money} 为 {money}"
+    )
+    system = re.compile(rf"(新用户注册赠送|使用邀请码赠送|邀请用户赠送) {money}")
+    for log in mixed:
+        if log["type"] in (3, 4):
+            assert (manage if log["type"] == 3 else system).fullmatch(log["content"]), log
+            assert log["quota"] == 0 and log["model_name"] == log["token_name"] == ""
+    sim = Simulator(mixed)
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(AUTH)
+        items, total = _fetch_all(session, url, type=3, page_size=100)
+        assert total == len(items) == sum(log["type"] == 3 for log in mixed) >= 5
+        # admin_info is the admin's: a user's view of a ManageUser log holds "{}"
+        assert {item["other"] for item in items} == {"null", "{}"}
+        kinds = {re.match("管理员(将|增加|减少|覆盖)", item["content"])[1] for item in items}
+        assert kinds == {"将", "增加", "减少", "覆盖"}  # edited, added, subtracted, overridden
+
+    account = build_account(rate=0, seed=7)  # the demo account has a few of each
+    assert 0 < account.summary()["types"]["3"] < 40 and 0 < account.summary()["types"]["4"] < 40
+
+
+def test_cli_options_for_the_new_behaviours() -> None:
+    from simulator.__main__ import build, parse
+
+    default, fresh = build(parse(["--logs", "50"])).config, SimConfig()
+    new = ("family", "type_filter", "glitch_rate", "glitches", "clock_offset", "redirects")
+    for name in (*new, "trickle_bytes_per_second"):  # off unless asked
+        assert getattr(default, name) == getattr(fresh, name), name
+    command_line = (
+        "--logs 50 --family oneapi --no-type-filter --glitch-rate 0.2 --glitches null_data"
+        " --clock-offset -90 --trickle 500 --redirect /log/self=/api/log/self"
+        " --redirect /x=http://elsewhere/y --stray-logs 6"
+    )
+    args = parse(shlex.split(command_line))
+    sim = build(args)
+    config = sim.config
+    assert (config.family, config.type_filter, config.glitches) == ("oneapi", False, ("null_data",))
+    assert (config.glitch_rate, config.clock_offset) == (0.2, -90.0)
+    assert config.trickle_bytes_per_second == 500.0
+    assert config.redirects == {"/log/self": "/api/log/self", "/x": "http://elsewhere/y"}
+    assert len(sim.logs()) == 56
+    assert [log["created_at"] for log in sim.logs()[-6:]] == [*STRAY_TIMES, 0]
+    for wrong in (["--glitches", "boom"], ["--redirect", "nopath"]):
+        with pytest.raises(SystemExit):
+            parse(wrong)
+
+
+def test_python_m_simulator_serves_one_api() -> None:
+    argv = [sys.executable, "-m", "simulator", "--port", "0", "--logs", "300", "--live-rate", "0"]
+    argv += ["--family", "oneapi", "--clock-offset", "-86400"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            first = json.loads(proc.stdout.readline())
+            answer = requests.get(
+                f"{first['base_url']}/api/log/self", params={"p": 1}, headers=AUTH
+            )
+            data = answer.json()["data"]
+            assert isinstance(data, list) and len(data) == 10 and {i["id"] for i in data} == {0}
+            behind = time.time() - parsedate_to_datetime(answer.headers["Date"]).timestamp()
+            assert 86_390 < behind < 86_410
+            assert first["newest"] <= time.time() - 86_390
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
