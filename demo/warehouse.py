@@ -24,9 +24,8 @@ STATS_TABLE = "daily_stats"
 #: when target-duckdb (with add_metadata_columns) loaded a row, or upserted it again
 LOADED_AT = "_sdc_batched_at"
 QUOTA_PER_USD = 500_000  # New API: 500,000 quota = 1 USD
-#: names the whole-day total row of daily_stats may carry ('' from the tap; meltano.yml maps
-#: it to '(all)', since target-duckdb loads '' as NULL and refuses NULL in a key column)
-TOTAL_NAMES = ("", "(all)")
+#: the gateway's totals per day and model, when it breaks them down
+MODEL_STATS_TABLE = "daily_model_stats"
 
 
 class Warehouse(Protocol):
@@ -189,20 +188,24 @@ def usage_by_day_and_model(db: Warehouse, zone: str = "UTC") -> list[tuple[Any, 
 
 def reconcile(db: Warehouse) -> list[tuple[Any, ...]]:
     """Per day of daily_stats: (day, zone, gateway's quota, summed usage_logs quota, difference,
-    logs, per-model rows that differ). Per-model rows are compared when the server gives them.
+    logs, per-model rows that differ). Per-model rows (daily_model_stats) are compared when
+    the gateway gives them.
     """
-    totals = ", ".join(f"'{name}'" for name in TOTAL_NAMES)
     day = _day("u.created_at", "z.timezone")
+    models = (
+        f"SELECT CAST(date AS VARCHAR) AS date, timezone, model_name AS model, quota "
+        f"FROM {SCHEMA}.{MODEL_STATS_TABLE}"
+        if MODEL_STATS_TABLE in db.tables()
+        else "SELECT CAST(NULL AS VARCHAR) AS date, CAST(NULL AS VARCHAR) AS timezone, "
+        "CAST(NULL AS VARCHAR) AS model, CAST(NULL AS BIGINT) AS quota WHERE 1 = 0"
+    )
     return db.rows(
         f"""
-        WITH stats AS (
-            SELECT CAST(date AS VARCHAR) AS date, timezone,
-                   CASE WHEN model_name IS NULL OR model_name IN ({totals})
-                        THEN NULL ELSE model_name END AS model,
-                   quota
-            FROM {SCHEMA}.{STATS_TABLE}
+        WITH stat_days AS (
+            SELECT CAST(date AS VARCHAR) AS date, timezone, quota FROM {SCHEMA}.{STATS_TABLE}
         ),
-        zones AS (SELECT DISTINCT timezone FROM stats),
+        stat_models AS ({models}),
+        zones AS (SELECT DISTINCT timezone FROM stat_days),
         logs AS (
             SELECT z.timezone, {day} AS date, coalesce(u.model_name, '') AS model,
                    sum(u.quota) AS quota, count(*) AS calls
@@ -213,12 +216,11 @@ def reconcile(db: Warehouse) -> list[tuple[Any, ...]]:
             SELECT timezone, date, sum(quota) AS quota, sum(calls) AS calls
             FROM logs GROUP BY 1, 2
         ),
-        stat_days AS (SELECT timezone, date, quota FROM stats WHERE model IS NULL),
         model_diffs AS (
             SELECT s.timezone, s.date, count(*) AS differing
-            FROM stats s
+            FROM stat_models s
             LEFT JOIN logs l ON l.timezone = s.timezone AND l.date = s.date AND l.model = s.model
-            WHERE s.model IS NOT NULL AND s.quota IS DISTINCT FROM coalesce(l.quota, 0)
+            WHERE s.quota IS DISTINCT FROM coalesce(l.quota, 0)
             GROUP BY 1, 2
         )
         SELECT coalesce(s.date, l.date) AS day, coalesce(s.timezone, l.timezone) AS zone,

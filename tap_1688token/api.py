@@ -109,6 +109,8 @@ class ApiClient:
     ) -> None:
         self.base_url = settings.base_url
         self.stop = stop or Stop()
+        #: the server's clock minus ours (seconds), from the last answer's `Date`
+        self._clock_offset: float | None = None
         self.request_timeout_seconds = settings.request_timeout_seconds
         self.policy = RetryPolicy(settings.max_retries, settings.max_rate_limit_wait_seconds)
         self.throttle = Throttle(
@@ -147,6 +149,19 @@ class ApiClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def server_time(self) -> int | None:
+        """Now by the server's clock (its `Date` header, whole seconds), once it answered."""
+        offset = self._clock_offset
+        return None if offset is None else int(time.time() + offset)
+
+    def _note_clock(self, response: requests.Response) -> None:
+        try:
+            sent = email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            return
+        # `Date` drops the fraction of its second: the offset errs early, never late.
+        self._clock_offset = sent - time.time()
 
     def get_data(self, path: str, params: Mapping[str, Any]) -> Any:
         """GET `path` and return the envelope's `data`, retrying as the policy allows."""
@@ -205,6 +220,7 @@ class ApiClient:
         try:
             started = time.monotonic()
             response, content = self._fetch(url, params, started)
+            self._note_clock(response)
             if response.status_code == 429:
                 # Counted before `release` lets a waiting thread probe again.
                 raise _RateLimited(self.throttle.limited(_retry_after(response), started))

@@ -14,11 +14,12 @@ from singer_sdk import SchemaDirectory, StreamSchema, Tap
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_1688token.logtypes import LogType
+from tap_1688token.logtypes import USAGE, LogType
 from tap_1688token.readahead import read_ahead
 from tap_1688token.records import rfc3339, to_records
 from tap_1688token.sdk_adapter import FastRecordMessages
-from tap_1688token.stats import ADDITIVE_FIELDS, DayRange, DaySearch, day_start, days_between
+from tap_1688token.stats import ADDITIVE_FIELDS, WHOLE_DAY, day_start
+from tap_1688token.verify import DayCheck
 from tap_1688token.windows import WINDOW_THRESHOLD, Window, WindowWalker
 
 if TYPE_CHECKING:
@@ -135,20 +136,27 @@ class LogStream(GatewayStream):
             _iso(span.start),
             _iso(span.end),
         )
+        gateway, number = self.gateway, self.log_type.number
+        check = DayCheck(span, gateway.settings.stats_timezone) if self.log_type is USAGE else None
         with self.request_pool() as pool:
             walker = WindowWalker(
-                lambda window, page, size: self.gateway.log_page(
-                    self.log_type.number, window, page, size
-                ),
+                lambda window, page, size: gateway.log_page(number, window, page, size),
                 threshold=self.window_threshold,
-                page_size=self.gateway.settings.page_size,
+                page_size=gateway.settings.page_size,
                 pool=pool,
-                first_pages_ahead=self.gateway.settings.max_concurrency,
+                first_pages_ahead=gateway.settings.max_concurrency,
+                rows_per_page=gateway.paging.rows_per_page,
+                totals=gateway.paging.totals,
             )
             read = ((items, _now()) for _window, items in walker.walk(span))
             # The next window is read while this one's records are written.
             for items, self.read_at in read_ahead(read):
-                yield from to_records(items)
+                records = to_records(gateway.own_type(self.name, number, items))
+                if check is not None:
+                    check.add(records)
+                yield from records
+            if check is not None:
+                gateway.verify(self.name, check, pool)
 
 
 def _now() -> datetime.datetime:
@@ -160,41 +168,42 @@ def _iso(seconds: int) -> str:
 
 
 class DailyStats(GatewayStream):
-    """One record per calendar day (and per model, when the server breaks it down)."""
+    """One record per calendar day of `stats_timezone`: the server's totals for the day."""
 
-    primary_keys: ClassVar[list[str]] = ["date", "model_name", "timezone"]
+    primary_keys: ClassVar[list[str]] = ["date", "timezone"]
+    #: one record per model and day instead, from the rows a server breaks down by model
+    per_model: ClassVar[bool] = False
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        tz = self.gateway.settings.stats_timezone
-        upper = self.gateway.upper
         # The bookmark's day is read again: its totals grow until the day is over.
         lower = self.lower_bound(context)
         if lower is None:
             return
-        days = days_between(lower, upper, tz)
-
-        def ask(span: DayRange) -> dict[str, dict[str, int]]:
-            first = max(day_start(days[span.first], tz), 1)
-            last = upper
-            if span.last + 1 < len(days):
-                last = min(upper, day_start(days[span.last + 1], tz) - 1)
-            return self.gateway.stat_totals(first, last)
-
         # With neither bookmark nor start_date, history starts at the first day with usage.
         unbounded = self.get_starting_timestamp(context) is None
+        gateway = self.gateway
+        if self.per_model and set(gateway.stat_totals(lower, gateway.upper)) <= {WHOLE_DAY}:
+            return  # the server sums without models (New API): one request tells
         with self.request_pool() as pool:
-            # Days are found a level of the search at a time, so all are found first.
-            mapper = pool.map if pool else map
-            found = list(DaySearch(days, ask, skip_leading_empty=unbounded, mapper=mapper))
+            found = self.gateway.daily_totals(lower, skip_leading_empty=unbounded, pool=pool)
+        tz = self.gateway.settings.stats_timezone
         for day, totals in found:
-            created_at = rfc3339(max(day_start(day, tz), 0))
+            day_fields = {
+                "date": day.isoformat(),
+                "created_at": rfc3339(max(day_start(day, tz), 0)),
+                "timezone": tz,
+            }
+            if not self.per_model:
+                yield {**_NO_AGGREGATES, **day_fields, **totals[WHOLE_DAY]}
+                continue
             for model, fields in sorted(totals.items()):
-                yield {
-                    **_NO_AGGREGATES,
-                    "date": day.isoformat(),
-                    "created_at": created_at,
-                    "timezone": tz,
-                    "model_name": model,
-                    **fields,
-                }
+                if model != WHOLE_DAY:
+                    yield {**_NO_AGGREGATES, **day_fields, "model_name": model, **fields}
+
+
+class DailyModelStats(DailyStats):
+    """One record per day and model, when the server answers with rows per model."""
+
+    primary_keys: ClassVar[list[str]] = ["date", "timezone", "model_name"]
+    per_model = True

@@ -100,12 +100,6 @@ DAILY_STATS_FIELDS = (
     ),
     Field("timezone", "string", "IANA time zone of the day (setting stats_timezone).", False),
     Field(
-        "model_name",
-        "string",
-        "Model, or empty for the whole-day total (always present).",
-        nullable=False,
-    ),
-    Field(
         "quota",
         "integer",
         "Quota of usage logs (type 2) that day, as the server sums it. Not reduced by refunds.",
@@ -115,6 +109,14 @@ DAILY_STATS_FIELDS = (
     Field("prompt_tokens", "integer", "Input tokens that day, when the server sums them."),
     Field("completion_tokens", "integer", "Output tokens that day, when the server sums them."),
     Field("total_tokens", "integer", "Tokens that day, when the server gives only a total."),
+)
+
+
+#: daily_model_stats: the same figures for one model
+DAILY_MODEL_STATS_FIELDS = (
+    *DAILY_STATS_FIELDS[:3],
+    Field("model_name", "string", "The model the server sums these figures for.", False),
+    *DAILY_STATS_FIELDS[3:],
 )
 
 
@@ -151,6 +153,7 @@ def schemas() -> dict[str, dict[str, Any]]:
     """Every stream's schema, by stream name."""
     found = {log_type.stream: log_schema(log_type) for log_type in LOG_TYPES}
     found["daily_stats"] = object_schema(DAILY_STATS_FIELDS)
+    found["daily_model_stats"] = object_schema(DAILY_MODEL_STATS_FIELDS)
     return found
 
 

@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tap_1688token import timeunit
+from tap_1688token import paging, timeunit
 from tap_1688token.api import ApiClient
 from tap_1688token.errors import EndpointMissing, GatewayError, PermissionRefused
+from tap_1688token.logtypes import STREAM_BY_TYPE
+from tap_1688token.paging import Paging
 from tap_1688token.records import unix_seconds
 from tap_1688token.settings import Settings
-from tap_1688token.stats import Totals, parse_totals
+from tap_1688token.stats import (
+    WHOLE_DAY,
+    DayRange,
+    DaySearch,
+    Totals,
+    day_start,
+    days_between,
+    parse_totals,
+)
 from tap_1688token.stopping import Stop
 from tap_1688token.values import read_int
+from tap_1688token.verify import DayCheck
 from tap_1688token.windows import Page, Window
 
 LOGGER = logging.getLogger("tap-1688token")
+
+#: a clock difference this large (seconds) is worth a line
+CLOCK_SKEW_LOGGED = 60
+#: seconds a server without totals is kept from the present, beyond min_age_seconds
+NO_TOTAL_MARGIN = 2
+#: logs dated this far past the run's bound are reported (seconds)
+FUTURE_MARGIN = 86_400
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 LOG_PATH = "/api/log/self"
 STAT_PATH = "/api/log/stat"
@@ -25,33 +47,94 @@ SELF_STAT_PATH = "/api/log/self/stat"
 
 
 class Gateway:
-    """Shared by every stream of a run, so all agree on the bound and the unit."""
+    """Shared by every stream of a run, so all agree on the bound, the unit, the paging."""
 
     def __init__(
         self, settings: Settings, *, now: float | None = None, stop: Stop | None = None
     ) -> None:
         self.settings = settings
         self.client = ApiClient(settings, stop=stop)
-        # Fixed once, so logs written during the run cannot shift any page.
-        settled = int(now if now is not None else time.time()) - settings.min_age_seconds
-        end = settings.end_date
-        self.upper = min(end, settled) if end is not None else settled
-        self._unit: str | None = None
-        self._unit_lock = threading.Lock()
+        self._now = now
+        self._lock = threading.Lock()
+        self._started = False
+        self._unit = timeunit.SECONDS
+        self._upper = 0
+        self._paging = Paging(1, None, totals=True)
         configured = settings.stats_endpoint
         self.stat_path = STAT_PATH if configured == "auto" else configured
+        self._stat_answers: dict[tuple[int, int], Totals] = {}
+        #: the unit probes' answers, by their bounds as sent
+        self._probed: dict[tuple[int, int], Page] = {}
+        #: the self-check's figures: days compared, days that differ
+        self.days_verified = 0
+        self.days_differing = 0
+        #: a server that ignores `type` (each stream then keeps its own type)
+        self.type_blind = False
+        #: logs of types no stream exports, by type, as the stream that saw most found them
+        self.stray_types: dict[str, Counter[int]] = {}
 
     @property
     def unit(self) -> str:
         """The wire unit of time bounds, detected (and checked) once per run."""
-        with self._unit_lock:
-            if self._unit is None:
-                self._unit = self._resolve_unit()
-            return self._unit
+        self.start()
+        return self._unit
+
+    @property
+    def upper(self) -> int:
+        """The run's upper bound (Unix seconds, inclusive), fixed as it starts."""
+        self.start()
+        return self._upper
+
+    @property
+    def paging(self) -> Paging:
+        self.start()
+        return self._paging
+
+    def start(self) -> None:
+        """Learn, once, what the run needs of the server: its unit, clock and paging."""
+        with self._lock:
+            if self._started:
+                return
+            tap_now = int(self._now if self._now is not None else time.time())
+            self._upper = self._bound(tap_now)
+            self._unit = self._resolve_unit()
+            # Fixed once, so logs written during the run cannot shift any page; by the
+            # earlier of the two clocks, so no log the server stamps later falls behind it.
+            server_now = self.client.server_time()
+            if server_now is not None:
+                skew = server_now - tap_now
+                if abs(skew) > CLOCK_SKEW_LOGGED:
+                    LOGGER.warning(
+                        "The server's clock is %d s %s this machine's; the run's bound "
+                        "follows the earlier of the two.",
+                        abs(skew),
+                        "behind" if skew < 0 else "ahead of",
+                    )
+                # `Date` has whole seconds: a second behind is no more than its rounding.
+                if skew < -1:
+                    self._upper = self._bound(server_now)
+            self._paging = paging.learn(self._first_pages, self.settings.page_size)
+            if not self._paging.totals:
+                # Without a total, logs written into a window while it is read go unseen
+                # (they shift its pages): stay clear of the seconds still being written.
+                latest = tap_now - self.settings.min_age_seconds - NO_TOTAL_MARGIN
+                self._upper = min(self._upper, latest)
+            self._started = True
+            LOGGER.info(
+                "The server reads start_timestamp/end_timestamp in %s; %s.",
+                self._unit,
+                self._paging.describe(self.settings.page_size),
+            )
+            self._report_unreachable(self._first_pages(0).total)
+
+    def _bound(self, now: int) -> int:
+        settled = now - self.settings.min_age_seconds
+        end = self.settings.end_date
+        return min(end, settled) if end is not None else settled
 
     def _resolve_unit(self) -> str:
         configured = self.settings.timestamp_unit
-        detected = timeunit.detect(self._probe, self.upper)
+        detected = timeunit.detect(self._probe, self._upper)
         if detected is None:
             LOGGER.info("No logs up to the upper bound yet; timestamp unit left at %s.", configured)
             return timeunit.SECONDS if configured == "auto" else configured
@@ -61,30 +144,193 @@ class Gateway:
                 f"start_timestamp/end_timestamp in {detected!r}; set it to {detected!r} or auto"
             )
             raise GatewayError(msg)
-        LOGGER.info("The server reads start_timestamp/end_timestamp in %s.", detected)
         return detected
 
     def _probe(self, start: int, end: int) -> tuple[int, int | None]:
-        params = {"p": 1, "page_size": 1, "type": 0, "start_timestamp": start, "end_timestamp": end}
+        # The first page of all logs, as paging is then learned from: p=0 is the first
+        # page whether the server counts from 0 or from 1.
+        params = self._page_params(0, 0, self.settings.page_size, filtered=False)
+        params.update(start_timestamp=start, end_timestamp=end)
         page = parse_log_page(self.client.get_data(LOG_PATH, params))
+        self._probed[start, end] = page
         newest = max((unix_seconds(i.get("created_at")) for i in page.items), default=None)
-        return max(page.total, len(page.items)), newest
+        return max(page.total or 0, len(page.items)), newest
+
+    def _first_pages(self, wire_page: int) -> Page:
+        """Page `wire_page` (as sent) of all logs up to the bound: what paging is learned from."""
+        window = Window(1, self._upper)
+        if wire_page == 0:
+            wire = (
+                timeunit.to_wire(window.start, self._unit),
+                timeunit.to_wire(window.end, self._unit, end=True),
+            )
+            probed = self._probed.get(wire)
+            if probed is not None:
+                return probed  # the unit's probe asked exactly this
+        return self._page(0, window, wire_page, self.settings.page_size, filtered=False)
+
+    def _report_unreachable(self, settled: int | None) -> None:
+        """Say how many logs no time window can reach (created_at 0, negative, absurd).
+
+        `settled` is the count up to the run's bound; one more request, for all logs
+        without time bounds, usually shows there is nothing else to look for.
+        """
+        if not self._paging.totals:
+            return  # counting them needs totals
+        everything = self._count(Window(-LAST_SECOND, LAST_SECOND))
+        if everything is None or everything == settled:
+            return
+        reachable = self._count(Window(1, LAST_SECOND))
+        if everything is not None and reachable is not None and everything > reachable:
+            LOGGER.warning(
+                "%d logs have a created_at no time range can select (0, negative, or past "
+                "9999): no run can export them.",
+                everything - reachable,
+            )
+        future = self._count(Window(self._upper + FUTURE_MARGIN, LAST_SECOND))
+        if future:
+            LOGGER.warning(
+                "%d logs are dated more than a day after this run's bound: each run reads "
+                "them only once their time has come.",
+                future,
+            )
+
+    def _count(self, window: Window) -> int | None:
+        """How many logs (of every type) the server says `window` holds."""
+        return self._page(0, window, 0, 1, filtered=False).total
 
     def log_page(self, log_type: int, window: Window, page: int, page_size: int) -> Page:
-        unit = self.unit
-        params: dict[str, Any] = {
-            "p": page,
-            "page_size": page_size,
-            "type": log_type,
-            "start_timestamp": timeunit.to_wire(window.start, unit),
-            "end_timestamp": timeunit.to_wire(window.end, unit, end=True),
-        }
-        if self.settings.model_name:
-            params["model_name"] = self.settings.model_name
+        """Page `page` (counted from 1) of a window's logs of one type."""
+        return self._page(log_type, window, page - 1 + self.paging.first_page, page_size)
+
+    def _page(
+        self,
+        log_type: int,
+        window: Window,
+        wire_page: int,
+        page_size: int,
+        *,
+        filtered: bool = True,
+    ) -> Page:
+        unit = self._unit
+        params = self._page_params(log_type, wire_page, page_size, filtered=filtered)
+        params.update(
+            start_timestamp=timeunit.to_wire(window.start, unit),
+            end_timestamp=timeunit.to_wire(window.end, unit, end=True),
+        )
         return parse_log_page(self.client.get_data(LOG_PATH, params))
 
+    def _page_params(
+        self, log_type: int, wire_page: int, page_size: int, *, filtered: bool = True
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"p": wire_page, "page_size": page_size, "type": log_type}
+        if filtered and self.settings.model_name:
+            params["model_name"] = self.settings.model_name
+        return params
+
+    def own_type(
+        self, stream: str, number: int, items: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The items of type `number`: a server that ignores `type` sends every type."""
+        own = [item for item in items if item.get("type") == number]
+        if len(own) == len(items):
+            return items
+        own, strays = [], Counter[int]()
+        for item in items:
+            kind = read_int(item.get("type"))
+            if kind is None or kind == number:
+                own.append(item)  # without a type, the server's filter is all we have
+            elif kind not in STREAM_BY_TYPE:
+                strays[kind] += 1
+        with self._lock:
+            first, self.type_blind = not self.type_blind, True
+            self.stray_types.setdefault(stream, Counter()).update(strays)
+        if first:
+            LOGGER.warning(
+                "The server ignores the `type` filter: each log stream reads every log and "
+                "keeps those of its own type (more requests, same records)."
+            )
+        return own
+
+    def verify(self, stream: str, check: DayCheck, pool: ThreadPoolExecutor | None) -> None:
+        """Compare the usage quota delivered per closed day with the server's own totals."""
+        mode, tz = self.settings.verify, self.settings.stats_timezone
+        first, last = check.first_day, check.last_closed_day
+        if mode == "off" or last < first:
+            return
+        server: dict[datetime.date, int] = {}
+        whole_from, began = first, check.span.start
+        if began > max(day_start(first, tz), 1):
+            # The run began inside this day: compare the part of it the run read.
+            totals = self.stat_totals(began, check.day_end(first))
+            server[first] = totals[WHOLE_DAY].get("quota", 0)
+            whole_from = first + datetime.timedelta(days=1)
+        if whole_from <= last:
+            lower = max(day_start(whole_from, tz), 1)
+            for day, totals in self.daily_totals(lower, skip_leading_empty=True, pool=pool):
+                if day <= last:
+                    server[day] = totals[WHOLE_DAY].get("quota", 0)
+        delivered = {day: got for day, got in check.delivered.items() if first <= day <= last}
+        differing = 0
+        for day in sorted(server.keys() | delivered.keys()):
+            quota, logs = delivered.get(day, (0, 0))
+            expected = server.get(day, 0)
+            if expected == quota:
+                continue
+            differing += 1
+            LOGGER.warning(
+                "%s: on %s (%s%s) the server counts a usage quota of %d; the %d logs "
+                "delivered add up to %d (difference %+d).",
+                stream,
+                day.isoformat(),
+                tz,
+                f", from {_iso(began)}" if day == first and began > day_start(day, tz) else "",
+                expected,
+                logs,
+                quota,
+                expected - quota,
+            )
+        compared = len(server.keys() | delivered.keys())
+        with self._lock:
+            self.days_verified += compared
+            self.days_differing += differing
+        if differing and mode == "fail":
+            msg = (
+                f"verify: on {differing} of {compared} days the {stream} delivered differ "
+                "from the server's own totals (see the warnings above)"
+            )
+            raise GatewayError(msg)
+
+    def daily_totals(
+        self, lower: int, *, skip_leading_empty: bool, pool: ThreadPoolExecutor | None
+    ) -> list[tuple[datetime.date, Totals]]:
+        """The server's totals of each day of `stats_timezone` from `lower` to the bound."""
+        tz, upper = self.settings.stats_timezone, self.upper
+        days = days_between(lower, upper, tz)
+
+        def ask(span: DayRange) -> Totals:
+            first = max(day_start(days[span.first], tz), 1)
+            last = upper
+            if span.last + 1 < len(days):
+                last = min(upper, day_start(days[span.last + 1], tz) - 1)
+            return self.stat_totals(first, last)
+
+        # Days are found a level of the search at a time, so all are found first.
+        mapper = pool.map if pool else map
+        return list(DaySearch(days, ask, skip_leading_empty=skip_leading_empty, mapper=mapper))
+
     def stat_totals(self, start: int, end: int) -> Totals:
-        """The server's totals for `start`..`end` (Unix seconds, inclusive)."""
+        """The server's totals for `start`..`end` (Unix seconds, inclusive), asked once."""
+        with self._lock:
+            known = self._stat_answers.get((start, end))
+        if known is not None:
+            return known
+        totals = self._ask_stat(start, end)
+        with self._lock:
+            self._stat_answers[start, end] = totals
+        return totals
+
+    def _ask_stat(self, start: int, end: int) -> Totals:
         unit = self.unit
         params: dict[str, Any] = {
             "start_timestamp": timeunit.to_wire(start, unit),
@@ -118,22 +364,29 @@ def parse_log_page(data: Any) -> Page:
     total: Any
     size: Any
     if isinstance(data, list):
-        items, total, size = data, 0, None
+        items, total, size = data, None, None
     elif isinstance(data, dict):
         items = data.get("items")
         if items is None:
             items = data.get("data") or []
         total, size = data.get("total"), data.get("page_size")
     elif data is None:
-        items, total, size = [], 0, None
+        # Go writes a nil slice as null, but the servers' queries answer an empty page
+        # with [] (GORM makes the slice): null is a glitch of a busy server.
+        return Page(items=[], total=None, null=True)
     else:
         msg = f"/api/log/self: unexpected `data` of type {type(data).__name__}"
         raise GatewayError(msg)
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         msg = "/api/log/self: `data.items` is not a list of log objects"
         raise GatewayError(msg)
-    return Page(items=items, total=_count(total), page_size=_count(size) or None)
+    counted = None if total is None else _count(total)
+    return Page(items=items, total=counted, page_size=_count(size) or None)
 
 
 def _count(value: Any) -> int:
     return max(read_int(value) or 0, 0)
+
+
+def _iso(seconds: int) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat()

@@ -139,6 +139,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "verify",
+        th.StringType(allowed_values=["warn", "fail", "off"]),
+        default="warn",
+        title="Verify",
+        description=(
+            "Compare the usage quota delivered for each day a run read to its end with the "
+            "server's own total for that day: warn (a WARNING per differing day), fail (the "
+            "run then exits non-zero) or off."
+        ),
+    ),
+    th.Property(
         "max_requests_per_minute",
         th.IntegerType(minimum=1),
         title="Max requests per minute",
@@ -182,6 +193,7 @@ class Settings:
     request_timeout_seconds: float
     max_retries: int
     max_rate_limit_wait_seconds: float
+    verify: str
     max_requests_per_minute: int | None
 
     @classmethod

@@ -35,8 +35,11 @@ ADDITIVE_FIELDS = {
 #: not about the range asked: New API's last-60-seconds rates, and "today" counters
 _IGNORED = {"rpm", "tpm", "date", "day", "model_name", "model", "created_at"}
 
-#: model name -> typed aggregates; "" holds the whole-range total
+#: model name -> typed aggregates; WHOLE_DAY holds the whole-range total
 Totals = dict[str, dict[str, int]]
+#: the key of the whole-range total among a `Totals`' models (rows without a model name
+#: count towards it only)
+WHOLE_DAY = ""
 
 
 @dataclass(frozen=True)

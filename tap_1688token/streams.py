@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tap_1688token import logtypes
-from tap_1688token.client import DailyStats, LogStream
+from tap_1688token.client import DailyModelStats, DailyStats, LogStream
 
 
 class UsageLogsStream(LogStream):
@@ -16,6 +16,18 @@ class TopupLogsStream(LogStream):
     """Top-ups and redeemed codes."""
 
     log_type = logtypes.TOPUP
+
+
+class ManageLogsStream(LogStream):
+    """Changes an admin made to the account (its quota above all)."""
+
+    log_type = logtypes.MANAGE
+
+
+class SystemLogsStream(LogStream):
+    """Entries the system wrote, such as bonuses."""
+
+    log_type = logtypes.SYSTEM
 
 
 class RefundLogsStream(LogStream):
@@ -31,15 +43,24 @@ class ErrorLogsStream(LogStream):
 
 
 class DailyStatsStream(DailyStats):
-    """The server's own daily usage totals, for billing reconciliation."""
+    """The server's own usage totals per calendar day, for billing reconciliation."""
 
     name = "daily_stats"
+
+
+class DailyModelStatsStream(DailyModelStats):
+    """The server's daily usage totals per model, when it breaks them down."""
+
+    name = "daily_model_stats"
 
 
 STREAM_TYPES = (
     UsageLogsStream,
     TopupLogsStream,
+    ManageLogsStream,
+    SystemLogsStream,
     RefundLogsStream,
     ErrorLogsStream,
     DailyStatsStream,
+    DailyModelStatsStream,
 )

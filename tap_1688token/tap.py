@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from collections import Counter
 from typing import Any
 
 import jsonschema
@@ -97,10 +98,40 @@ class Tap1688Token(Tap):
             if isinstance(self.message_writer, BlockWriter):
                 exc.last_state = self.message_writer.last_state
             raise
+        else:
+            self._summarize()
         finally:
             if isinstance(self.message_writer, BlockWriter):
                 self.message_writer.flush()
             self.gateway.close()
+
+    def _summarize(self) -> None:
+        """One line at the end of every run: what it delivered and what it checked."""
+        gateway = self.gateway
+        strays: Counter[int] = Counter()
+        for found in gateway.stray_types.values():  # every stream saw them: take the most
+            strays |= found
+        if strays:
+            self.logger.warning(
+                "%d logs are of a type no stream exports (%s).",
+                sum(strays.values()),
+                ", ".join(f"type {kind}: {count}" for kind, count in sorted(strays.items())),
+            )
+        written = (
+            self.message_writer.written if isinstance(self.message_writer, BlockWriter) else {}
+        )
+        counts = ", ".join(
+            f"{name} {written.get(name, 0):,}"
+            for name in sorted(self.streams)
+            if self.streams[name].selected
+        )
+        checked = (
+            f"{gateway.days_verified} days verified against the server's totals, "
+            f"{gateway.days_differing} differing"
+            if self.settings.verify != "off"
+            else "verify is off"
+        )
+        self.logger.info("Run summary: records %s; %s.", counts, checked)
 
     @classmethod
     @override

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from simulator import SimConfig, Simulator, generate_logs, user_view
+from simulator import ALL_TYPE_WEIGHTS, SimConfig, Simulator, generate_logs, user_view
 from tap_1688token.logtypes import LOG_STREAMS, TYPE_BY_STREAM
 from tap_1688token.tap import Tap1688Token
 
@@ -25,6 +25,16 @@ class SyncResult:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     states: list[dict[str, Any]] = field(default_factory=list)
     error: Exception | None = None
+    lines: list[str] = field(default_factory=list)
+
+    def until_state(self, count: int) -> SyncResult:
+        """What the run had written by its `count`-th STATE, as if it had stopped there."""
+        seen = 0
+        for index, line in enumerate(self.lines):
+            seen += '"type":"STATE"' in line.replace(" ", "")
+            if seen == count:
+                return parse_messages(self.lines[: index + 1])
+        raise AssertionError(f"fewer than {count} STATE messages")
 
     @property
     def state(self) -> dict[str, Any]:
@@ -41,7 +51,7 @@ class SyncResult:
 
 
 def parse_messages(lines: list[str]) -> SyncResult:
-    result = SyncResult()
+    result = SyncResult(lines=list(lines))
     for line in lines:
         if not line.strip():
             continue
@@ -82,7 +92,7 @@ def merge(*results: SyncResult) -> SyncResult:
     for result in results:
         for stream, records in result.records.items():
             for record in records:
-                key = record.get("log_key") or (record["date"], record["model_name"])
+                key = record.get("log_key") or (record["date"], record.get("model_name"))
                 merged.setdefault(stream, {})[key] = record
     return SyncResult(records={s: list(v.values()) for s, v in merged.items()})
 
@@ -154,7 +164,10 @@ def make_sim():
     started = []
 
     def factory(n: int = 2000, *, days: int = 10, seed: int = 1, start: int = T0, **options):
-        logs = generate_logs(n, start=start, end=start + days * DAY, seed=seed)
+        # Every type New API writes, so every log stream has logs to deliver.
+        logs = generate_logs(
+            n, start=start, end=start + days * DAY, seed=seed, type_weights=ALL_TYPE_WEIGHTS
+        )
         sim = Simulator(logs, SimConfig(**options))
         serving = sim.serve()
         base_url = serving.__enter__()

@@ -127,4 +127,13 @@ def test_connection_test_writes_a_record_per_stream(make_sim, tmp_path):
     assert result.returncode == 0, result.stderr
     messages = [json.loads(line) for line in result.stdout.splitlines()]
     streams = {m["stream"] for m in messages if m["type"] == "RECORD"}
-    assert streams == {"usage_logs", "topup_logs", "refund_logs", "error_logs", "daily_stats"}
+    # New API sums usage without models: daily_model_stats has nothing to show.
+    assert streams == {
+        "usage_logs",
+        "topup_logs",
+        "manage_logs",
+        "system_logs",
+        "refund_logs",
+        "error_logs",
+        "daily_stats",
+    }

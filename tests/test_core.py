@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from simulator import SimConfig, Simulator, generate_logs
+from simulator import ALL_TYPE_WEIGHTS, SimConfig, Simulator, generate_logs
 from tap_1688token.tap import Tap1688Token
 from tests.conftest import DAY, T0
 
-_SIM = Simulator(generate_logs(600, start=T0, end=T0 + 3 * DAY, seed=5), SimConfig())
+# Rows per model, so daily_model_stats has records too.
+_SIM = Simulator(
+    generate_logs(600, start=T0, end=T0 + 3 * DAY, seed=5, type_weights=ALL_TYPE_WEIGHTS),
+    SimConfig(stat_shape="list"),
+)
 _SERVING = _SIM.serve()
 _BASE_URL = _SERVING.__enter__()  # a daemon thread; it ends with the test process
 

@@ -44,11 +44,12 @@ def expected_days(sim, tz: str, lo: int, hi: int) -> dict[tuple[str, str], int]:
 
 
 def delivered(result, models: bool = False) -> dict[tuple[str, str], int]:
-    return {
-        (r["date"], r["model_name"]): r["quota"]
-        for r in result.records.get("daily_stats", [])
-        if models or r["model_name"] == ""
-    }
+    """Quota per (day, model) as delivered: "" from daily_stats, models from daily_model_stats."""
+    got = {(r["date"], ""): r["quota"] for r in result.records.get("daily_stats", [])}
+    if models:
+        for r in result.records.get("daily_model_stats", []):
+            got[r["date"], r["model_name"]] = r["quota"]
+    return got
 
 
 def stat_requests(sim):
@@ -107,9 +108,18 @@ def test_list_answers_give_one_record_per_model_and_day(make_sim, shape):
     hi = int(pendulum.datetime(2025, 11, 10, tz="UTC").timestamp())
     got = {k: v for k, v in delivered(result, models=True).items() if v}
     assert got == dict(expected_days(sim, tz, START, hi))
-    keys = [(r["date"], r["model_name"]) for r in result.records["daily_stats"]]
+    model_rows = result.records["daily_model_stats"]
+    keys = [(r["date"], r["model_name"]) for r in model_rows]
     assert len(keys) == len(set(keys))
-    assert all(r["request_count"] for r in result.records["daily_stats"] if r["quota"])
+    assert all(r["model_name"] for r in model_rows), "no empty model name in a key"
+    assert all(r["request_count"] for r in model_rows if r["quota"])
+    # One grain per table: each table's quota summed per day is that day's total.
+    per_day: dict[str, int] = defaultdict(int)
+    for r in model_rows:
+        per_day[r["date"]] += r["quota"]
+    day_rows = result.records["daily_stats"]
+    assert {r["date"]: r["quota"] for r in day_rows if r["quota"]} == dict(per_day)
+    assert all("model_name" not in r for r in day_rows)
 
 
 def test_incremental_rerun_starts_at_the_bookmark_day(make_sim):

@@ -11,7 +11,16 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STREAMS = {"usage_logs", "topup_logs", "refund_logs", "error_logs", "daily_stats"}
+STREAMS = {
+    "usage_logs",
+    "topup_logs",
+    "manage_logs",
+    "system_logs",
+    "refund_logs",
+    "error_logs",
+    "daily_stats",
+    "daily_model_stats",
+}
 
 
 def _uv() -> list[str]:
@@ -52,7 +61,9 @@ def test_wheel_installs_and_discovers(tmp_path):
     catalog = json.loads(found.stdout)
     by_name = {s["tap_stream_id"]: s for s in catalog["streams"]}
     assert set(by_name) == STREAMS
-    for name in STREAMS - {"daily_stats"}:
+    for name in STREAMS - {"daily_stats", "daily_model_stats"}:
         assert by_name[name]["key_properties"] == ["log_key"]
         assert "other" in by_name[name]["schema"]["properties"]
-    assert by_name["daily_stats"]["key_properties"] == ["date", "model_name", "timezone"]
+    assert by_name["daily_stats"]["key_properties"] == ["date", "timezone"]
+    keys = ["date", "timezone", "model_name"]
+    assert by_name["daily_model_stats"]["key_properties"] == keys

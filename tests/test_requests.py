@@ -1,0 +1,63 @@
+"""A request from sending to its last byte: one deadline, and redirects that keep the token home."""
+
+from __future__ import annotations
+
+import time
+
+import tap_1688token.api
+from tap_1688token.errors import GatewayError
+from tests.conftest import assert_exact, run_tap, tap_config
+
+TOKEN = "sim-token"
+
+
+def test_a_trickling_body_times_out_as_a_whole(make_sim, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(tap_1688token.api, "pause", waits.append)
+    # A page of 100 logs is ~60 KB: at 2,000 B/s one body takes half a minute, yet a
+    # piece arrives every 0.05 s, so a timeout between two reads never fires.
+    sim, url = make_sim(300, days=2, trickle_bytes_per_second=2000)
+    started = time.monotonic()
+    failed = run_tap(
+        tap_config(url, request_timeout_seconds=1, max_retries=1, max_concurrency=1), fails=True
+    )
+    took = time.monotonic() - started
+    assert isinstance(failed.error, GatewayError)
+    assert "timed out after 1 s (request_timeout_seconds)" in str(failed.error)
+    assert "gave up after 2 tries" in str(failed.error)
+    assert took < 6, f"{took:.1f} s for two one-second tries"
+    assert len(sim.requests) == 2
+
+
+def test_a_slow_body_within_the_deadline_is_read(make_sim):
+    sim, url = make_sim(300, days=2, trickle_bytes_per_second=400_000)
+    result = run_tap(tap_config(url, request_timeout_seconds=30))
+    assert_exact(sim, result)
+
+
+def test_a_redirect_to_another_origin_is_refused_and_named(make_sim):
+    elsewhere = "http://127.0.0.2:9/api/log/self?next=1"
+    sim, url = make_sim(100, days=2, redirects={"/api/log/self": elsewhere})
+    failed = run_tap(tap_config(url), fails=True)
+    message = str(failed.error)
+    assert isinstance(failed.error, GatewayError)
+    assert f"base_url {url} redirects to another origin, http://127.0.0.2:9/api/log/self;" in (
+        message
+    )
+    assert "the token is not sent there" in message
+    assert "next=1" not in message
+    assert "authentication" not in message
+    assert TOKEN not in message
+    assert len(sim.requests) == 1
+
+
+def test_a_redirect_on_the_same_origin_is_followed(make_sim):
+    paths = ("/api/log/self", "/api/log/self/stat", "/api/log/stat")
+    sim, url = make_sim(1000, days=4, redirects={f"/old{p}": p for p in paths})
+    result = run_tap(tap_config(url + "/old"))
+    assert_exact(sim, result)
+    moved = [r for r in sim.requests if r.path.startswith("/old/")]
+    assert moved
+    assert all(r.status == 302 for r in moved)
+    # the token went along on the same origin
+    assert all(r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in sim.requests)
