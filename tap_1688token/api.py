@@ -7,6 +7,7 @@ user, and never contain the token (it only ever travels in a header).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import random
@@ -314,13 +315,13 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
     """
     chunks: list[bytes] = []
     raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    usual = sock.gettimeout() if sock is not None else None
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _TimedOut
-            connection = getattr(raw, "connection", None)
-            sock = getattr(connection, "sock", None)
             if sock is not None:
                 sock.settimeout(left)
             try:
@@ -333,6 +334,11 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
     except _TimedOut:
         response.close()
         raise
+    finally:
+        if sock is not None:
+            # The connection goes back to the pool: with its own timeout, not what was left.
+            with contextlib.suppress(OSError):
+                sock.settimeout(usual)
 
 
 def _origin(url: str) -> tuple[str, str]:

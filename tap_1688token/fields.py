@@ -18,11 +18,17 @@ from tap_1688token.logtypes import LOG_TYPES, LogType
 @dataclass(frozen=True)
 class Field:
     name: str
-    #: JSON schema type: string, integer, boolean or object
+    #: JSON schema type: string, integer, number, boolean or object
     type: str
     description: str
     nullable: bool = True
     format: str | None = None
+    #: read out of the log's `other` object (the charge's inputs), not a field of its own
+    from_other: bool = False
+
+
+def _charge(name: str, kind: str, description: str) -> Field:
+    return Field(name, kind, f"{description} (from `other`; null when absent).", from_other=True)
 
 
 LOG_FIELDS = (
@@ -81,6 +87,22 @@ LOG_FIELDS = (
         "API sends.",
     ),
     Field("other_raw", "string", "`other` as sent, only when it is not valid JSON."),
+    # What New API computed the charge from (service/text_quota.go), typed.
+    _charge("model_ratio", "number", "Model ratio the charge used"),
+    _charge("group_ratio", "number", "Group ratio the charge used"),
+    _charge("user_group_ratio", "number", "The user's own group ratio, when one applied"),
+    _charge("completion_ratio", "number", "Completion (output) ratio"),
+    _charge("model_price", "number", "Price per call; -1 means ratio billing"),
+    _charge("cache_tokens", "integer", "Prompt tokens read from the cache"),
+    _charge("cache_ratio", "number", "Ratio of cached prompt tokens"),
+    _charge("cache_creation_tokens", "integer", "Prompt tokens written to the cache"),
+    _charge("cache_creation_ratio", "number", "Ratio of cache-writing tokens"),
+    _charge("frt", "number", "Time to the first token, in ms (-1000: not streamed)"),
+    _charge("reasoning_effort", "string", "Reasoning effort asked for"),
+    _charge("upstream_model_name", "string", "Model the channel was sent"),
+    _charge("is_model_mapped", "boolean", "Whether the model was mapped to another upstream"),
+    _charge("request_path", "string", "Path of the relayed request"),
+    _charge("billing_source", "string", "What the charge was billed from"),
     Field(
         "extra",
         "object",

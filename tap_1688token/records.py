@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import operator
 import time
 from collections.abc import Iterable
@@ -37,8 +38,10 @@ IDENTITY_FIELDS = (
 
 #: every field of the log schemas, in their order
 RECORD_FIELDS = tuple(field.name for field in LOG_FIELDS)
+#: fields read out of `other`, by JSON type
+_CHARGE_TYPES = {field.name: field.type for field in LOG_FIELDS if field.from_other}
 #: fields the tap derives: never typed as sent
-_DERIVED = frozenset({"log_key", "created_at", "other", "other_raw", "extra"})
+_DERIVED = frozenset({"log_key", "created_at", "other", "other_raw", "extra", *_CHARGE_TYPES})
 
 
 def _typed(json_type: str) -> frozenset[str]:
@@ -48,7 +51,7 @@ def _typed(json_type: str) -> frozenset[str]:
 INTEGER_FIELDS = _typed("integer")
 STRING_FIELDS = _typed("string")
 BOOLEAN_FIELDS = _typed("boolean")
-KNOWN_FIELDS = frozenset(RECORD_FIELDS) - {"log_key", "extra"}
+KNOWN_FIELDS = frozenset(RECORD_FIELDS) - {"log_key", "extra", *_CHARGE_TYPES}
 
 # Above this a `created_at` is milliseconds (year 5138 in seconds).
 _MS_THRESHOLD = 100_000_000_000
@@ -146,6 +149,8 @@ def _normalize_plain(item: dict[str, Any], seconds: int) -> dict[str, Any] | Non
     record["created_at"] = rfc3339(seconds)
     if "other" in item:
         record["other"], record["other_raw"] = parse_other(item["other"])
+        if record["other"]:
+            record.update(charge_inputs(record["other"]))
     return record
 
 
@@ -173,6 +178,8 @@ def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
             record["other"], raw = parse_other(value)
             if raw is not None:
                 record["other_raw"] = raw
+            if record["other"]:
+                record.update(charge_inputs(record["other"]))
             continue
         if field not in KNOWN_FIELDS:
             extra[field] = value
@@ -183,6 +190,28 @@ def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
             extra[field] = value
     record["extra"] = extra or None
     return record
+
+
+def charge_inputs(other: dict[str, Any]) -> dict[str, Any]:
+    """The charge's inputs in `other`, typed; a value of another type is left out (null)."""
+    found = {}
+    for name in _CHARGE_TYPES.keys() & other.keys():
+        value = _typed_or_none(_CHARGE_TYPES[name], other[name])
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def _typed_or_none(json_type: str, value: Any) -> Any:
+    if json_type == "number":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value if math.isfinite(value) else None
+        return None
+    if json_type == "integer":
+        return read_int(value)
+    if json_type == "boolean":
+        return value if isinstance(value, bool) else None
+    return value if isinstance(value, str) else None
 
 
 def parse_other(value: Any) -> tuple[dict[str, Any] | None, str | None]:
