@@ -4,6 +4,11 @@ The tests, the demo and the benchmark serve it on loopback; it is never installe
 tap. `Simulator` imitates New API's log endpoints (or one-api's, and the ways deployments
 misbehave: see `SimConfig`), `generate_logs` makes realistic history, `build_account` is the
 demo's account with steady traffic; `python -m simulator` serves one.
+
+Besides the logs it serves the site's account state (`ENDPOINTS`: the user, the API keys,
+status, pricing, hourly usage, and an admin's logs and users), derived from the logs by
+simulator/site.py. Every secret in it (passwords, access tokens, keys) contains
+`SECRET_MARKER`; `SECRET_VALUES` lists the fixed ones, `Simulator.secret_values` all.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from .data import (
     generate_logs,
 )
 from .server import (
+    ENDPOINTS,
     FAULT_KINDS,
     GLITCH_KINDS,
     ONEAPI_ITEMS_PER_PAGE,
@@ -26,18 +32,32 @@ from .server import (
     Route,
     SimConfig,
     Simulator,
+    admin_view,
     json_response,
     user_view,
 )
+from .site import (
+    ACCESS_TOKEN_SECRET,
+    PASSWORD_SECRET,
+    SECRET_MARKER,
+    SECRET_VALUES,
+    channel_key,
+    token_key,
+)
 
 __all__ = [
+    "ACCESS_TOKEN_SECRET",
     "ACCOUNT_TYPE_WEIGHTS",
     "ALL_TYPE_WEIGHTS",
     "DEFAULT_TYPE_WEIGHTS",
+    "ENDPOINTS",
     "FAULT_KINDS",
     "GLITCH_KINDS",
     "ONEAPI_ITEMS_PER_PAGE",
+    "PASSWORD_SECRET",
     "QUOTA_PER_UNIT",
+    "SECRET_MARKER",
+    "SECRET_VALUES",
     "STRAY_TIMES",
     "DemoSimulator",
     "Log",
@@ -46,10 +66,13 @@ __all__ = [
     "Route",
     "SimConfig",
     "Simulator",
+    "admin_view",
     "blank_log",
     "build_account",
+    "channel_key",
     "generate_logs",
     "json_response",
     "stray_logs",
+    "token_key",
     "user_view",
 ]

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from . import site
 from .data import FIELDS, TYPE_CONSUME, Log, blank_log, complete_log, generate_logs
 
 FAULT_KINDS = (
@@ -67,6 +68,28 @@ _GO_INT = re.compile(r"[+-]?\d+")
 TRICKLE_TICK = 0.05
 #: one-api's ``config.ItemsPerPage`` (common/config/config.go): its every log page's size
 ONEAPI_ITEMS_PER_PAGE = 10
+#: every GET path the simulated gateway serves, and who may ask (QuantumNous/new-api
+#: router/api-router.go): ``"public"``: anyone; ``"optional"``: anyone, a token only picks
+#: the user (middleware.TryUserAuth); ``"user"``: the access token (and ``New-Api-User``
+#: when ``SimConfig.user_id`` is set: middleware.UserAuth); ``"admin"``: that, and refused
+#: with :data:`MSG_NOT_ADMIN` unless ``SimConfig.is_admin`` (middleware.AdminAuth)
+ENDPOINTS: dict[str, Literal["public", "optional", "user", "admin"]] = {
+    "/api/log/self": "user",
+    "/api/log/self/stat": "user",
+    "/api/log/stat": "admin",
+    "/api/user/self": "user",
+    "/api/token/": "user",
+    "/api/status": "public",
+    "/api/pricing": "optional",
+    "/api/data/self": "user",
+    "/api/data/": "admin",
+    "/api/log/": "admin",
+    "/api/user/": "admin",
+}
+#: what one-api's router/api.go does not have
+ONEAPI_ABSENT = frozenset({"/api/pricing", "/api/data/", "/api/data/self"})
+MSG_START = "start_timestamp 格式错误"
+MSG_END = "end_timestamp 格式错误"
 
 
 @dataclass
@@ -128,6 +151,19 @@ class SimConfig:
     Redirected requests are recorded in ``requests`` with status 302, like any other.
 
     Logs outside any time window are not a setting: see :meth:`Simulator.add_stray_logs`.
+
+    The site's other endpoints (simulator/site.py derives their data from the logs; see
+    :data:`ENDPOINTS` for who may ask): ``missing_endpoints``: paths (as :data:`ENDPOINTS`
+    spells them, e.g. ``"/api/data/self"``) this deployment does not have: each is answered
+    as any unknown path is, with New API's NoRoute 404 (controller.RelayNotFound), before the
+    token is looked at. one-api (``family="oneapi"``) never has ``/api/pricing`` nor
+    ``/api/data/...``. ``data_export``: New API's DataExportEnabled (common/constants.go,
+    on by default): off, nothing reaches the quota_data table (model/log.go RecordConsumeLog
+    calls LogQuotaData only when it is on), so ``/api/data/self`` and ``/api/data/`` answer
+    success with ``data: []``; ``/api/status`` says ``enable_data_export: false``.
+    ``token_keys``: ``"full"``: ``/api/token/`` lists every key in full, as New API did
+    before controller/token.go masked them; ``"masked"``: as buildMaskedTokenResponse does
+    now (model/token.go MaskTokenKey: ``abcd**********wxyz``).
     """
 
     unit: Literal["s", "ms"] = "s"
@@ -154,6 +190,9 @@ class SimConfig:
     clock_offset: float = 0.0
     trickle_bytes_per_second: float | None = None
     redirects: dict[str, str] = field(default_factory=dict)
+    missing_endpoints: frozenset[str] | set[str] = frozenset()
+    data_export: bool = True
+    token_keys: Literal["full", "masked"] = "full"
 
 
 class _Headers(Protocol):
@@ -229,6 +268,25 @@ def user_view(log: Log, config: SimConfig | None = None) -> dict[str, Any]:
     return item
 
 
+def admin_view(log: Log, config: SimConfig | None = None) -> dict[str, Any]:
+    """A log as GET /api/log/ (an admin's view) serializes it: the whole model.Log, ``id``
+    and ``other.admin_info`` kept; ``other_mode`` and ``omit_fields`` apply."""
+    config = config or SimConfig()
+    item = {f: log[f] for f in FIELDS if f not in config.omit_fields}
+    if "other" in item and config.other_mode == "string":
+        item["other"] = json.dumps(
+            log["other"], ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        )
+    return item
+
+
+def _sorted(value: Any) -> Any:
+    """A Go map (gin.H, map[string]interface{}) as encoding/json writes it: keys sorted."""
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    return value
+
+
 def _go_int(text: str | None) -> int:
     """strconv.Atoi/ParseInt as New API uses them: anything unparsable is 0."""
     return int(text) if text and _GO_INT.fullmatch(text) else 0
@@ -253,6 +311,7 @@ class Simulator:
         self._glitch_rng = random.Random(f"glitch {self.config.seed}")
         self._live_seq = 0
         self._routes: dict[str, Route] = {}
+        self._started = int(self.clock())
         self.add_logs(logs)
 
     def add_route(self, path: str, handler: Route) -> None:
@@ -462,7 +521,7 @@ class Simulator:
             return Response(0, action="drop")
         if path.startswith("/api/") and not self._allow():
             return Response(429, content_type="")  # New API: c.Status(429), no body, no header
-        response = self._route(path, params, headers)
+        response = self._route(path, params, headers, query)
         if config.gzip and response.body and "gzip" in (headers.get("Accept-Encoding") or ""):
             response.body = gzip.compress(response.body)
             response.headers["Content-Encoding"] = "gzip"
@@ -507,16 +566,26 @@ class Simulator:
                 return True
             return False
 
-    def _route(self, path: str, params: dict[str, str], headers: _Headers) -> Response:
-        admin = path == "/api/log/stat"
-        if path not in ("/api/log/self", "/api/log/self/stat", "/api/log/stat"):
+    def _route(
+        self, path: str, params: dict[str, str], headers: _Headers, query: str = ""
+    ) -> Response:
+        access = ENDPOINTS.get(path) if self._has(path) else None
+        if access is None:
+            if ENDPOINTS.get(path + "/") and self._has(path + "/"):
+                # gin's RedirectTrailingSlash: GET /api/token moves to /api/token/.
+                location = path + "/" + ("?" + query if query else "")
+                body = f'<a href="{location}">Moved Permanently</a>.\n\n'.encode()
+                response = Response(301, body, content_type="text/html; charset=utf-8")
+                response.headers["Location"] = location
+                return response
             # New API's NoRoute answer for /api and /v1 paths (controller.RelayNotFound).
             message = f"Invalid URL (GET {path})"
             error = {"message": message, "type": "invalid_request_error", "param": "", "code": ""}
             return json_response(404, {"error": error})
-        denied = self._auth(headers, admin)
-        if denied is not None:
-            return denied
+        if access in ("user", "admin"):
+            denied = self._auth(headers, access == "admin")
+            if denied is not None:
+                return denied
         if path == "/api/log/self":
             data = self._page(params)
             glitch = self._pick_glitch()
@@ -525,7 +594,27 @@ class Simulator:
             elif glitch == "empty_items":
                 data = [] if isinstance(data, list) else {**data, "items": []}
             return json_response(200, {"data": data, "message": "", "success": True})
-        return json_response(200, {"data": self._stat(params), "message": "", "success": True})
+        if path in ("/api/log/self/stat", "/api/log/stat"):
+            return json_response(200, {"data": self._stat(params), "message": "", "success": True})
+        if path == "/api/pricing":
+            return json_response(200, _sorted(site.pricing(self._models())))
+        if path in ("/api/data/self", "/api/data/"):
+            return self._quota_data(params, admin=path == "/api/data/")
+        handler = {
+            "/api/user/self": self._user_self,
+            "/api/token/": self._tokens,
+            "/api/status": lambda _params: self._status(headers),
+            "/api/log/": self._all_logs,
+            "/api/user/": self._users,
+        }[path]
+        return json_response(200, {"data": handler(params), "message": "", "success": True})
+
+    def _has(self, path: str) -> bool:
+        """Whether this deployment serves ``path`` (see ``SimConfig.missing_endpoints``)."""
+        config = self.config
+        if path in config.missing_endpoints:
+            return False
+        return not (config.family == "oneapi" and path in ONEAPI_ABSENT)
 
     def _auth(self, headers: _Headers, admin: bool) -> Response | None:
         """middleware/auth.go authHelper, for an access-token request."""
@@ -558,15 +647,7 @@ class Simulator:
             page, size = max(_go_int(params.get("p")), 0), ONEAPI_ITEMS_PER_PAGE
             offset = page * size
         else:
-            page = max(_go_int(params.get("p")), 1)
-            size = 0
-            for name in ("page_size", "ps", "size"):  # GetPageQuery's aliases
-                size = _go_int(params.get(name))
-                if size:
-                    break
-            if size <= 0:
-                size = 10
-            size = min(size, config.page_size_cap)
+            page, size = self._page_query(params)
             offset = (page - 1) * size
         kind = _go_int(params.get("type")) if config.type_filter else 0
         logs, lo, hi = self._range(params, kind)
@@ -630,6 +711,133 @@ class Simulator:
             row["completion_tokens"] += log["completion_tokens"]
         listed = [rows[key] for key in sorted(rows)]
         return listed if shape == "list" else {"items": listed}
+
+    # ---- the site's other endpoints (simulator/site.py) -----------------------------------
+
+    def _page_query(self, params: dict[str, str]) -> tuple[int, int]:
+        """New API's common/page_info.go GetPageQuery: (page from 1, page size)."""
+        page = max(_go_int(params.get("p")), 1)
+        size = 0
+        for name in ("page_size", "ps", "size"):  # GetPageQuery's aliases
+            size = _go_int(params.get(name))
+            if size:
+                break
+        if size <= 0:
+            size = 10
+        return page, min(size, self.config.page_size_cap)
+
+    def _paged(self, items: list[Any], params: dict[str, str]) -> Any:
+        """``items`` (already in the gateway's order) paged as New API's PageInfo
+        ``{page, page_size, total, items}``, or as one-api pages: a bare list, ``p`` from 0,
+        :data:`ONEAPI_ITEMS_PER_PAGE` a page."""
+        if self.config.family == "oneapi":
+            start = max(_go_int(params.get("p")), 0) * ONEAPI_ITEMS_PER_PAGE
+            return items[start : start + ONEAPI_ITEMS_PER_PAGE]
+        page, size = self._page_query(params)
+        chunk = items[(page - 1) * size : page * size]
+        return {"page": page, "page_size": size, "total": len(items), "items": chunk}
+
+    def self_id(self) -> int:
+        """The id of the user the access token belongs to: ``config.user_id``, else 1."""
+        return self.config.user_id or 1
+
+    def _accounts(self) -> dict[int, site.Account]:
+        with self._lock:
+            everything = self._indexes[(0, None, None)]
+            held, strays = self.logs(), list(everything.strays)
+        found = site.accounts(held, strays)
+        me = self.self_id()
+        if me not in found:
+            found[me] = site.Account(me, "alice" if me == 1 else f"user{me}")
+        return found
+
+    def _role(self, user_id: int) -> int:
+        admin = self.config.is_admin and user_id == self.self_id()
+        return site.ROLE_ADMIN if admin else site.ROLE_COMMON
+
+    def _user_self(self, _params: dict[str, str]) -> Any:
+        """GET /api/user/self: :func:`site.user_record` (a map: keys sorted, as Go writes)."""
+        me = self.self_id()
+        user = site.user_record(self._accounts()[me], role=self._role(me), self_id=me)
+        return _sorted(user)
+
+    def _tokens(self, params: dict[str, str]) -> Any:
+        """GET /api/token/ (controller/token.go GetAllTokens): the self user's tokens."""
+        account = self._accounts()[self.self_id()]
+        return self._paged(site.tokens(account, masked=self.config.token_keys == "masked"), params)
+
+    def _status(self, headers: _Headers) -> Any:
+        host = headers.get("Host") or "127.0.0.1"
+        data = site.status(
+            data_export=self.config.data_export,
+            start_time=self._started,
+            server_address=f"http://{host}",
+        )
+        return _sorted(data)
+
+    def _models(self) -> list[str]:
+        return [log["model_name"] for log in self.logs() if log["model_name"]]
+
+    def _quota_data(self, params: dict[str, str], *, admin: bool) -> Response:
+        """GET /api/data/self and /api/data/ (controller/usedata.go, model/usedata.go)."""
+        raw_start, raw_end = params.get("start_timestamp") or "", params.get("end_timestamp") or ""
+        if not _GO_INT.fullmatch(raw_start):  # strconv.ParseInt: "" and junk are errors
+            return json_response(400, {"message": MSG_START, "success": False})
+        if not _GO_INT.fullmatch(raw_end):
+            return json_response(400, {"message": MSG_END, "success": False})
+        start, end = int(raw_start), int(raw_end)
+        if not admin and end - start > site.MAX_DATA_SPAN:
+            return json_response(200, {"message": site.MSG_SPAN, "success": False})
+        rows = site.quota_data(self.logs()) if self.config.data_export else []
+        rows = [row for row in rows if start <= row["created_at"] <= end]
+        username = params.get("username") or ""
+        if not admin:
+            rows = [row for row in rows if row["user_id"] == self.self_id()]
+        elif username:
+            rows = [row for row in rows if row["username"] == username]
+        else:
+            rows = site.quota_data_by_model(rows)
+        return json_response(200, {"data": rows, "message": "", "success": True})
+
+    def _all_logs(self, params: dict[str, str]) -> Any:
+        """GET /api/log/ (controller/log.go GetAllLogs): every user's logs, newest first,
+        with /api/log/self's filters plus ``username``, ``channel``, ``group`` and
+        ``request_id`` (exact matches; 0 or empty: no filter); whole model.Log rows."""
+        kind = _go_int(params.get("type")) if self.config.type_filter else 0
+        logs, lo, hi = self._range(params, kind)
+        username, group = params.get("username") or "", params.get("group") or ""
+        channel, request_id = _go_int(params.get("channel")), params.get("request_id") or ""
+        picked = [
+            log
+            for log in logs[lo:hi]
+            if (not username or log["username"] == username)
+            and (not channel or log["channel"] == channel)
+            and (not group or log["group"] == group)
+            and (not request_id or log["request_id"] == request_id)
+        ]
+        items = [admin_view(log, self.config) for log in reversed(picked)]
+        return self._paged(items, params)
+
+    def _users(self, params: dict[str, str]) -> Any:
+        """GET /api/user/ (controller/user.go GetAllUsers): every user, newest id first."""
+        found, me = self._accounts(), self.self_id()
+        users = [
+            site.user_record(found[uid], role=self._role(uid), self_id=me, full=True)
+            for uid in sorted(found, reverse=True)
+        ]
+        return self._paged(users, params)
+
+    def secret_values(self) -> frozenset[str]:
+        """Every secret this simulator can serve now: :data:`site.SECRET_VALUES` and every
+        user's password and access token, every token's key (each contains
+        :data:`site.SECRET_MARKER`)."""
+        found, me = self._accounts(), self.self_id()
+        values = set(site.SECRET_VALUES)
+        for uid, account in found.items():
+            values.add(site.access_token(uid, me))
+            values.add(site.password_hash(uid, me))
+            values.update(site.token_key(token["id"]) for token in site.tokens(account))
+        return frozenset(values)
 
     # ---- serving -------------------------------------------------------------------------
 

@@ -20,12 +20,17 @@ import pytest
 import requests
 
 from simulator import (
+    ACCESS_TOKEN_SECRET,
     ALL_TYPE_WEIGHTS,
+    PASSWORD_SECRET,
+    SECRET_MARKER,
+    SECRET_VALUES,
     STRAY_TIMES,
     SimConfig,
     Simulator,
     build_account,
     generate_logs,
+    token_key,
     user_view,
 )
 
@@ -566,3 +571,205 @@ def test_python_m_simulator_serves_one_api() -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)
+
+
+# ---- the site's account state ------------------------------------------------------------
+
+ADMIN = {**AUTH, "New-Api-User": "1"}
+
+
+def _site(logs: list[dict], **config: object) -> Simulator:
+    return Simulator(logs, SimConfig(user_id=1, **config))
+
+
+def test_user_self_agrees_with_the_usage_logs_and_carries_the_secrets(logs: list[dict]) -> None:
+    sim = _site(logs)
+    with sim.serve() as url:
+        body = requests.get(f"{url}/api/user/self", headers=ADMIN).json()
+        assert requests.get(f"{url}/api/user/self", headers=AUTH).status_code == 401
+    assert body["success"] is True and body["message"] == ""
+    user = body["data"]
+    usage = [log for log in logs if log["type"] == 2]
+    assert user["used_quota"] == sum(log["quota"] for log in usage)
+    assert user["request_count"] == len(usage)
+    assert (user["id"], user["username"], user["role"], user["status"]) == (1, "alice", 1, 1)
+    assert user["access_token"] == ACCESS_TOKEN_SECRET
+    assert user["password"] == PASSWORD_SECRET
+    assert {ACCESS_TOKEN_SECRET, PASSWORD_SECRET} <= SECRET_VALUES
+    assert user["quota"] >= 0 and user["quota"] % 1 == 0
+    assert {
+        "display_name", "email", "group", "aff_code", "aff_count", "aff_quota",
+        "aff_history_quota", "inviter_id",
+    } <= set(user)  # fmt: skip
+    assert list(user) == sorted(user)  # a Go map: keys sorted
+    again = _site(logs)
+    with again.serve() as url:
+        assert requests.get(f"{url}/api/user/self", headers=ADMIN).json()["data"] == user
+
+
+def test_tokens_page_like_new_api_and_sum_their_usage(logs: list[dict]) -> None:
+    sim = _site(logs)
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(ADMIN)
+        first = session.get(f"{url}/api/token/", params={"p": 1, "size": 3}).json()["data"]
+        second = session.get(f"{url}/api/token/", params={"p": 2, "page_size": 3}).json()["data"]
+        everything = session.get(f"{url}/api/token/").json()["data"]
+        moved = session.get(f"{url}/api/token", params={"p": 1}, allow_redirects=False)
+    assert (first["page"], first["page_size"], first["total"]) == (1, 3, 4)
+    assert (second["page"], second["page_size"], len(second["items"])) == (2, 3, 1)
+    tokens = everything["items"]
+    assert [t["id"] for t in tokens] == [104, 103, 102, 101]
+    assert first["items"] + second["items"] == tokens
+    assert {t["name"] for t in tokens} == {log["token_name"] for log in logs if log["token_name"]}
+    for token in tokens:
+        usage = [log for log in logs if log["type"] == 2 and log["token_id"] == token["id"]]
+        assert token["used_quota"] == sum(log["quota"] for log in usage)
+        assert token["key"] == token_key(token["id"]) and token["key"] in SECRET_VALUES
+        assert SECRET_MARKER in token["key"]
+        assert token["expired_time"] == -1 and token["user_id"] == 1
+        assert token["unlimited_quota"] == (token["id"] % 2 == 1)
+    assert set(tokens[0]) >= {
+        "status", "created_time", "accessed_time", "remain_quota", "model_limits_enabled",
+        "model_limits", "allow_ips", "group",
+    }  # fmt: skip
+    assert (moved.status_code, moved.headers["Location"]) == (301, "/api/token/?p=1")
+    sim.config.token_keys = "masked"
+    with sim.serve() as url:
+        masked = requests.get(f"{url}/api/token/", headers=ADMIN).json()["data"]["items"]
+    assert [t["key"] for t in masked] == [t["key"][:4] + "*" * 10 + t["key"][-4:] for t in tokens]
+    assert not any(SECRET_MARKER in t["key"] for t in masked)
+
+
+def test_status_is_public_and_free_of_secrets(logs: list[dict]) -> None:
+    sim = _site(logs, api_key="other", data_export=False)
+    with sim.serve() as url:
+        response = requests.get(f"{url}/api/status")
+    body = response.json()
+    assert response.status_code == 200 and body["success"] is True
+    data = body["data"]
+    assert data["quota_per_unit"] == 500_000
+    assert (data["display_in_currency"], data["quota_display_type"]) == (True, "USD")
+    assert data["usd_exchange_rate"] > 0 and data["price"] > 0
+    assert data["enable_data_export"] is False
+    assert {"system_name", "version"} <= set(data)
+    assert SECRET_MARKER not in response.text
+
+
+def test_pricing_lists_the_logs_models_as_new_api_shapes_it(logs: list[dict]) -> None:
+    sim = _site(logs)
+    with sim.serve() as url:
+        body = requests.get(f"{url}/api/pricing").json()  # TryUserAuth: no token needed
+        assert requests.get(f"{url}/api/pricing", headers=ADMIN).json() == body
+    assert body["success"] is True and "message" not in body  # GetPricing writes none
+    names = [item["model_name"] for item in body["data"]]
+    assert names == sorted({log["model_name"] for log in logs if log["model_name"]})
+    by_name = {item["model_name"]: item for item in body["data"]}
+    assert (by_name["gpt-4o"]["quota_type"], by_name["gpt-4o"]["model_ratio"]) == (0, 1.25)
+    assert by_name["gpt-4o"]["completion_ratio"] == 4
+    assert by_name["sora-2"]["quota_type"] == 1 and by_name["sora-2"]["model_price"] > 0
+    assert by_name["gpt-4o"]["enable_groups"] == ["default", "vip"]
+    assert body["group_ratio"] == {"default": 1, "vip": 0.8}
+    assert set(body["usable_group"]) == {"default", "vip"}
+
+
+def test_quota_data_is_hourly_usage_and_refuses_a_span_over_30_days(logs: list[dict]) -> None:
+    sim = _site(logs)
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(ADMIN)
+        rows = session.get(
+            f"{url}/api/data/self", params={"start_timestamp": START, "end_timestamp": END}
+        ).json()["data"]
+        wide = session.get(
+            f"{url}/api/data/self", params={"start_timestamp": 0, "end_timestamp": 2_592_001}
+        )
+        bad = session.get(f"{url}/api/data/self", params={"end_timestamp": END})
+        admin = session.get(f"{url}/api/data/", params={"start_timestamp": 0, "end_timestamp": 1})
+        sim.config.data_export = False
+        off = session.get(
+            f"{url}/api/data/self", params={"start_timestamp": START, "end_timestamp": END}
+        ).json()
+    expected: Counter[tuple[str, int]] = Counter()
+    quota: Counter[tuple[str, int]] = Counter()
+    for log in logs:
+        if log["type"] == 2 and log["created_at"] - log["created_at"] % 3600 >= START:
+            key = (log["model_name"], log["created_at"] - log["created_at"] % 3600)
+            expected[key] += 1
+            quota[key] += log["quota"]
+    assert {(r["model_name"], r["created_at"]): r["count"] for r in rows} == expected
+    assert {(r["model_name"], r["created_at"]): r["quota"] for r in rows} == quota
+    assert set(rows[0]) == {
+        "id", "user_id", "username", "model_name", "created_at", "token_used", "count", "quota"
+    }  # fmt: skip
+    assert all(r["created_at"] % 3600 == 0 and r["user_id"] == 1 for r in rows)
+    assert wide.status_code == 200
+    assert wide.json() == {"message": "时间跨度不能超过 1 个月", "success": False}
+    assert bad.status_code == 400
+    assert bad.json() == {"message": "start_timestamp 格式错误", "success": False}
+    assert admin.json() == {"message": "无权进行此操作，权限不足", "success": False}
+    assert off == {"data": [], "message": "", "success": True}
+
+
+def test_admin_quota_data_logs_and_users(logs: list[dict]) -> None:
+    bob = generate_logs(50, start=END + 10, end=END + 3_600, seed=3, user_id=2, username="bob")
+    sim = _site([*logs, *bob], is_admin=True)
+    with sim.serve() as url, requests.Session() as session:
+        session.headers.update(ADMIN)
+        span = {"start_timestamp": 0, "end_timestamp": END + 86_400}
+        by_model = session.get(f"{url}/api/data/", params=span).json()["data"]
+        of_bob = session.get(f"{url}/api/data/", params={**span, "username": "bob"}).json()["data"]
+        page = session.get(f"{url}/api/log/", params={"page_size": 5}).json()["data"]
+        bobs = session.get(f"{url}/api/log/", params={"username": "bob", "type": 2}).json()["data"]
+        chan = session.get(f"{url}/api/log/", params={"channel": 3, "page_size": 100}).json()
+        errors = session.get(f"{url}/api/log/", params={"type": 5}).json()["data"]["items"]
+        own = session.get(f"{url}/api/log/self", params={"type": 5}).json()["data"]["items"]
+        users = session.get(f"{url}/api/user/").json()["data"]
+        me = session.get(f"{url}/api/user/self").json()["data"]
+    assert sum(r["count"] for r in by_model) == sum(log["type"] == 2 for log in [*logs, *bob])
+    assert all((r["id"], r["user_id"], r["username"]) == (0, 0, "") for r in by_model)
+    assert {r["username"] for r in of_bob} == {"bob"}
+    assert page["total"] == 1_550 and [i["id"] for i in page["items"]] == list(
+        range(1550, 1545, -1)
+    )
+    assert {"user_id", "username", "channel", "channel_name", "ip", "request_id"} <= set(
+        page["items"][0]
+    )
+    assert bobs["total"] == sum(log["type"] == 2 for log in bob)
+    assert {i["channel"] for i in chan["data"]["items"]} == {3}
+    assert all("admin_info" in json.loads(item["other"]) for item in errors)  # kept for admins
+    assert not any("admin_info" in json.loads(item["other"]) for item in own)
+    assert [u["username"] for u in users["items"]] == ["bob", "alice"]
+    assert users["items"][1]["password"] == PASSWORD_SECRET
+    assert me["role"] == 10
+    assert {v for u in users["items"] for v in (u["password"], u["access_token"])} <= (
+        sim.secret_values()
+    )
+
+
+def test_missing_endpoints_answer_new_apis_no_route(logs: list[dict]) -> None:
+    sim = _site(logs, missing_endpoints=frozenset({"/api/data/self", "/api/token/"}))
+    with sim.serve() as url:
+        for path in ("/api/data/self", "/api/token/", "/api/token"):
+            response = requests.get(f"{url}{path}", allow_redirects=False)
+            assert response.status_code == 404
+            assert response.json()["error"]["message"] == f"Invalid URL (GET {path})"
+        assert requests.get(f"{url}/api/user/self", headers=ADMIN).status_code == 200
+    oneapi = Simulator(logs, SimConfig(family="oneapi"))
+    with oneapi.serve() as url:
+        assert requests.get(f"{url}/api/pricing").status_code == 404
+        tokens = requests.get(f"{url}/api/token/", params={"p": 0}, headers=AUTH).json()["data"]
+        assert [t["id"] for t in tokens] == [104, 103, 102, 101]  # a bare list, p from 0
+
+
+def test_every_secret_is_marked_and_served_only_where_expected(logs: list[dict]) -> None:
+    sim = _site(logs, is_admin=True)
+    served = {}
+    with sim.serve() as url:
+        for path in ("/api/log/self", "/api/status", "/api/pricing", "/api/log/self/stat"):
+            served[path] = requests.get(f"{url}{path}", headers=ADMIN).text
+        served["/api/data/self"] = requests.get(
+            f"{url}/api/data/self",
+            params={"start_timestamp": START, "end_timestamp": END},
+            headers=ADMIN,
+        ).text
+    assert all(SECRET_MARKER in value for value in sim.secret_values())
+    assert not any(SECRET_MARKER in text for text in served.values())
