@@ -5,7 +5,11 @@ GetLogsSelfStat), model/log.go (GetUserLogs, SumUsedQuota, formatUserLogs, the l
 common/page_info.go (GetPageQuery) and middleware/auth.go; songquanpeng/one-api
 controller/log.go and model/log.go (GetUserLogs, GetLogsSelfStat, SumUsedQuota),
 common/config/config.go (ItemsPerPage), middleware/auth.go and router/api.go, for
-``SimConfig(family="oneapi")``.
+``SimConfig(family="oneapi")``. The site's other endpoints (:data:`ENDPOINTS`):
+router/api-router.go, controller/user.go (GetSelf, GetAllUsers), controller/token.go (GetAllTokens),
+controller/misc.go (GetStatus), controller/pricing.go, controller/usedata.go,
+controller/log.go (GetAllLogs) and controller/channel.go (GetAllChannels); their data comes
+from simulator/site.py. ``/api/channel/update_balance`` is deliberately absent (NoRoute).
 """
 
 # ruff: noqa: RUF001 - strings quote New API's Chinese text verbatim
@@ -85,6 +89,7 @@ ENDPOINTS: dict[str, Literal["public", "optional", "user", "admin"]] = {
     "/api/data/": "admin",
     "/api/log/": "admin",
     "/api/user/": "admin",
+    "/api/channel/": "admin",
 }
 #: what one-api's router/api.go does not have
 ONEAPI_ABSENT = frozenset({"/api/pricing", "/api/data/", "/api/data/self"})
@@ -606,6 +611,7 @@ class Simulator:
             "/api/status": lambda _params: self._status(headers),
             "/api/log/": self._all_logs,
             "/api/user/": self._users,
+            "/api/channel/": self._channels,
         }[path]
         return json_response(200, {"data": handler(params), "message": "", "success": True})
 
@@ -827,6 +833,18 @@ class Simulator:
         ]
         return self._paged(users, params)
 
+    def _channels(self, params: dict[str, str]) -> Any:
+        """GET /api/channel/ (controller/channel.go GetAllChannels): ``data`` a map
+        ``{items, page, page_size, total, type_counts}``; one-api: a bare list."""
+        found = site.channels(self.logs())
+        data = self._paged(found, params)
+        if isinstance(data, dict):
+            counts: dict[str, int] = {}
+            for channel in found:
+                counts[str(channel["type"])] = counts.get(str(channel["type"]), 0) + 1
+            data = _sorted({**data, "type_counts": counts})  # a gin.H; items keep their order
+        return data
+
     def secret_values(self) -> frozenset[str]:
         """Every secret this simulator can serve now: :data:`site.SECRET_VALUES` and every
         user's password and access token, every token's key (each contains
@@ -837,6 +855,7 @@ class Simulator:
             values.add(site.access_token(uid, me))
             values.add(site.password_hash(uid, me))
             values.update(site.token_key(token["id"]) for token in site.tokens(account))
+        values.update(channel["key"] for channel in site.channels(self.logs()))
         return frozenset(values)
 
     # ---- serving -------------------------------------------------------------------------

@@ -365,6 +365,68 @@ def pricing(models: Iterable[str]) -> dict[str, Any]:
     }
 
 
+#: New API's channel type numbers (constant/channel.go) of the generated logs' channels
+CHANNEL_TYPES: Mapping[int, int] = {1: 1, 2: 3, 3: 14, 4: 43, 5: 41, 6: 17}
+#: an upstream balance (USD) as the last balance check left it, before the logs' usage
+CHANNEL_BALANCE = 500.0
+
+
+def channels(logs: Iterable[Log]) -> list[dict[str, Any]]:
+    """The channels the logs name (model/channel.go ``Channel``'s JSON, the leaky ``key``
+    included: current New API omits it from GET /api/channel/), newest id first.
+
+    ``used_quota``: the sum of ``quota`` over the channel's type-2 logs; ``balance``:
+    :data:`CHANNEL_BALANCE` less that in USD (2 decimals); ``models``: the models its logs
+    name, sorted, comma-separated; ``group``: "default,vip"; ``priority`` 0, ``weight`` 0.
+    """
+    found: dict[int, dict[str, Any]] = {}
+    models: dict[int, set[str]] = {}
+    for log in logs:
+        channel_id = log["channel"]
+        if not channel_id:
+            continue
+        channel = found.get(channel_id)
+        if channel is None:
+            channel = found[channel_id] = {
+                "id": channel_id,
+                "type": CHANNEL_TYPES.get(channel_id, 1),
+                "key": channel_key(channel_id),
+                "openai_organization": None,
+                "test_model": None,
+                "status": 1,
+                "name": log["channel_name"],
+                "weight": 0,
+                "created_time": max(log["created_at"] - 86_400, 0),
+                "test_time": 0,
+                "response_time": 0,
+                "base_url": "",
+                "other": "",
+                "balance": 0.0,
+                "balance_updated_time": 0,
+                "models": "",
+                "group": ",".join(USABLE_GROUPS),
+                "used_quota": 0,
+                "model_mapping": None,
+                "status_code_mapping": "",
+                "priority": 0,
+                "auto_ban": 1,
+                "other_info": "",
+                "tag": None,
+                "setting": None,
+                "param_override": None,
+                "remark": None,
+            }
+            models[channel_id] = set()
+        if log["model_name"]:
+            models[channel_id].add(log["model_name"])
+        if log["type"] == TYPE_CONSUME:
+            channel["used_quota"] += log["quota"]
+    for channel_id, channel in found.items():
+        channel["models"] = ",".join(sorted(models[channel_id]))
+        channel["balance"] = round(CHANNEL_BALANCE - channel["used_quota"] / QUOTA_PER_UNIT, 2)
+    return [found[channel_id] for channel_id in sorted(found, reverse=True)]
+
+
 def quota_data(logs: Sequence[Log]) -> list[dict[str, Any]]:
     """The quota_data table New API's LogQuotaData fills from ``logs`` (model/usedata.go).
 

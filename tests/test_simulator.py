@@ -773,3 +773,21 @@ def test_every_secret_is_marked_and_served_only_where_expected(logs: list[dict])
         ).text
     assert all(SECRET_MARKER in value for value in sim.secret_values())
     assert not any(SECRET_MARKER in text for text in served.values())
+
+
+def test_admin_channels_carry_the_upstream_keys_and_their_usage(logs: list[dict]) -> None:
+    sim = _site(logs, is_admin=True)
+    with sim.serve() as url:
+        data = requests.get(f"{url}/api/channel/", headers=ADMIN).json()["data"]
+        assert requests.get(f"{url}/api/channel/", headers=AUTH).status_code == 401
+        sim.config.is_admin = False
+        refused = requests.get(f"{url}/api/channel/", headers=ADMIN).json()
+    assert refused == {"message": "无权进行此操作，权限不足", "success": False}
+    assert list(data) == ["items", "page", "page_size", "total", "type_counts"]
+    assert data["total"] == 6 and [c["id"] for c in data["items"]] == [6, 5, 4, 3, 2, 1]
+    for channel in data["items"]:
+        usage = [log for log in logs if log["type"] == 2 and log["channel"] == channel["id"]]
+        assert channel["used_quota"] == sum(log["quota"] for log in usage)
+        assert channel["key"] in SECRET_VALUES and SECRET_MARKER in channel["key"]
+        assert {"balance", "type", "group", "priority", "name", "status"} <= set(channel)
+    assert sum(data["type_counts"].values()) == 6
