@@ -166,12 +166,17 @@ class ApiClient:
 
     def get_data(self, path: str, params: Mapping[str, Any]) -> Any:
         """GET `path` and return the envelope's `data`, retrying as the policy allows."""
+        return self.get_envelope(path, params)["data"]
+
+    def get_envelope(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """GET `path` and return the whole envelope (`data` and its siblings)."""
         url = self.base_url + path
         failures = refusals = 0
         limited_for = 0.0
         while True:
             try:
-                return self._attempt(url, params)
+                envelope: dict[str, Any] = self._attempt(url, params)
+                return envelope
             except _RateLimited as limited:
                 # Every thread waits this out (the throttle blocks them all), then the
                 # throttle paces requests at the rate the limiter turned out to allow.
@@ -304,7 +309,7 @@ class ApiClient:
         if "data" not in body:
             msg = f"response without `data` (HTTP {status}): {_snippet(content)!r}"
             raise TransientError(msg)
-        return body["data"]
+        return body
 
 
 def _read_body(response: requests.Response, deadline: float) -> bytes:

@@ -14,11 +14,15 @@ from singer_sdk import SchemaDirectory, StreamSchema, Tap
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
+from tap_1688token.fields import HOURLY_USAGE_FIELDS as _HOURLY
+from tap_1688token.fields import SNAPSHOT_FIELDS
 from tap_1688token.logtypes import USAGE, LogType
 from tap_1688token.readahead import read_ahead
 from tap_1688token.records import rfc3339, to_records
 from tap_1688token.sdk_adapter import FastRecordMessages
+from tap_1688token.snapshots import snapshot_row, typed_row
 from tap_1688token.stats import ADDITIVE_FIELDS, WHOLE_DAY, day_start
+from tap_1688token.values import read_int
 from tap_1688token.verify import DayCheck
 from tap_1688token.windows import WINDOW_THRESHOLD, Window, WindowWalker
 
@@ -42,7 +46,7 @@ _NO_AGGREGATES = dict.fromkeys(sorted(set(ADDITIVE_FIELDS.values())))
 class GatewayStream(FastRecordMessages):
     """A stream of the run's shared `Gateway`, sorted by `created_at`."""
 
-    replication_key = "created_at"
+    replication_key: str | None = "created_at"
     is_sorted = True
     schema = StreamSchema(SCHEMAS)
     # Records are typed field by field when built (records.py); the SDK's second pass
@@ -151,7 +155,8 @@ class LogStream(GatewayStream):
             read = ((items, _now()) for _window, items in walker.walk(span))
             # The next window is read while this one's records are written.
             for items, self.read_at in read_ahead(read):
-                records = to_records(gateway.own_type(self.name, number, items))
+                own = gateway.own_type(self.name, number, items)
+                records = to_records(own, charge=self.log_type is USAGE)
                 if check is not None:
                     check.add(records)
                 yield from records
@@ -165,6 +170,64 @@ def _now() -> datetime.datetime:
 
 def _iso(seconds: int) -> str:
     return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat()
+
+
+class SnapshotStream(GatewayStream):
+    """The state of some objects as the run reads them: one record per object, stamped."""
+
+    replication_key = None  # full table: every run reads them all
+    is_sorted = False
+    #: the endpoint listing the objects
+    path: ClassVar[str]
+
+    def adapt(self, item: dict[str, Any]) -> dict[str, Any]:
+        """An object as the stream's fields name it (most are as served)."""
+        return item
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        items = self.gateway.objects(self.path)
+        if items is None:
+            return
+        fields = SNAPSHOT_FIELDS[self.name]
+        at = rfc3339(self.gateway.started_at)
+        for item in items:
+            yield snapshot_row(self.adapt(item), fields, at)
+
+
+class HourlyUsage(GatewayStream):
+    """The gateway's own hourly totals per model, re-read over the last hours each run."""
+
+    primary_keys: ClassVar[list[str]] = ["created_at", "model_name"]
+    # Every run reads again from a few hours before its bookmark: not in order with it.
+    is_sorted = False
+    #: hours before the bookmark read again: the server writes its hourly rows late
+    reread_hours: ClassVar[int] = 3
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        gateway = self.gateway
+        start = self.get_starting_timestamp(context)
+        if start is not None:
+            lower = max(int(start.timestamp()) - self.reread_hours * 3600, 1)
+        else:
+            oldest = gateway.oldest()
+            if oldest is None:
+                return
+            lower = max(oldest - oldest % 3600, 1)
+        if lower > gateway.upper:
+            return
+        rows = gateway.hourly(lower, gateway.upper)
+        if rows is None:
+            return
+        hours = [(read_int(row.get("created_at")), row) for row in rows]
+        for hour, row in sorted(
+            ((h, r) for h, r in hours if h is not None and h >= 1),
+            key=lambda pair: (pair[0], str(pair[1].get("model_name"))),
+        ):
+            record = typed_row({k: v for k, v in row.items() if k != "created_at"}, _HOURLY)
+            record["created_at"] = rfc3339(hour)
+            yield record
 
 
 class DailyStats(GatewayStream):

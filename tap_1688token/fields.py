@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tap_1688token.logtypes import LOG_TYPES, LogType
+from tap_1688token.logtypes import LOG_TYPES, USAGE, LogType
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,10 @@ class Field:
     description: str
     nullable: bool = True
     format: str | None = None
-    #: read out of the log's `other` object (the charge's inputs), not a field of its own
-    from_other: bool = False
 
 
 def _charge(name: str, kind: str, description: str) -> Field:
-    return Field(name, kind, f"{description} (from `other`; null when absent).", from_other=True)
+    return Field(name, kind, f"{description} (from `other`; null when absent).")
 
 
 LOG_FIELDS = (
@@ -87,7 +85,16 @@ LOG_FIELDS = (
         "API sends.",
     ),
     Field("other_raw", "string", "`other` as sent, only when it is not valid JSON."),
-    # What New API computed the charge from (service/text_quota.go), typed.
+    Field(
+        "extra",
+        "object",
+        "Fields the server sent that this schema does not know, and known fields whose "
+        "value did not fit their type (as sent).",
+    ),
+)
+
+#: usage_logs only: what New API computed the charge from (service/text_quota.go), typed
+CHARGE_FIELDS = (
     _charge("model_ratio", "number", "Model ratio the charge used"),
     _charge("group_ratio", "number", "Group ratio the charge used"),
     _charge("user_group_ratio", "number", "The user's own group ratio, when one applied"),
@@ -103,12 +110,6 @@ LOG_FIELDS = (
     _charge("is_model_mapped", "boolean", "Whether the model was mapped to another upstream"),
     _charge("request_path", "string", "Path of the relayed request"),
     _charge("billing_source", "string", "What the charge was billed from"),
-    Field(
-        "extra",
-        "object",
-        "Fields the server sent that this schema does not know, and known fields whose "
-        "value did not fit their type (as sent).",
-    ),
 )
 
 DAILY_STATS_FIELDS = (
@@ -142,6 +143,113 @@ DAILY_MODEL_STATS_FIELDS = (
 )
 
 
+# ---- snapshots: the state of the account and the gateway, as of the run ----------------
+
+_SNAPSHOT_AT = Field(
+    "snapshot_at", "string", "When the run read it (UTC, RFC 3339).", False, "date-time"
+)
+_SNAPSHOT_EXTRA = Field(
+    "extra",
+    "object",
+    "Fields the server sent that this schema does not know (secrets never), and known "
+    "fields whose value did not fit their type (as sent).",
+)
+
+ACCOUNT_FIELDS = (
+    Field("id", "integer", "The user's id.", nullable=False),
+    Field("username", "string", "Username."),
+    Field("display_name", "string", "Display name."),
+    Field("role", "integer", "Role: 1 user, 10 admin, 100 root (New API)."),
+    Field("status", "integer", "1 enabled, 2 disabled."),
+    Field("email", "string", "Email address, when set."),
+    Field("group", "string", "The user's group (its ratio prices every call)."),
+    Field("quota", "integer", "Quota left to spend (500,000 = 1 USD by default)."),
+    Field("used_quota", "integer", "Quota spent so far, as the gateway counts it."),
+    Field("request_count", "integer", "Requests made so far, as the gateway counts them."),
+    Field("aff_code", "string", "The user's invitation code."),
+    Field("aff_count", "integer", "Users invited."),
+    Field("aff_quota", "integer", "Invitation rewards not yet transferred."),
+    Field("aff_history_quota", "integer", "Invitation rewards ever earned."),
+    Field("inviter_id", "integer", "Who invited the user."),
+    _SNAPSHOT_AT,
+    _SNAPSHOT_EXTRA,
+)
+
+API_KEY_FIELDS = (
+    Field("id", "integer", "The key's id (the secret key itself is never exported).", False),
+    Field("user_id", "integer", "Owner's user id."),
+    Field("name", "string", "The key's name: token_name in the logs."),
+    Field("status", "integer", "1 enabled, 2 disabled, 3 expired, 4 exhausted."),
+    Field("group", "string", "Group the key bills under, when set."),
+    Field("created_time", "integer", "Created (Unix seconds)."),
+    Field("accessed_time", "integer", "Last used (Unix seconds)."),
+    Field("expired_time", "integer", "Expires (Unix seconds; -1 never)."),
+    Field("remain_quota", "integer", "Quota the key may still spend."),
+    Field("unlimited_quota", "boolean", "Whether the key's quota is unlimited."),
+    Field("used_quota", "integer", "Quota the key has spent."),
+    Field("model_limits_enabled", "boolean", "Whether only some models may be called."),
+    Field("model_limits", "string", "The models allowed, comma-separated."),
+    Field("allow_ips", "string", "IPs allowed, when limited."),
+    _SNAPSHOT_AT,
+    _SNAPSHOT_EXTRA,
+)
+
+GATEWAY_FIELDS = (
+    Field("base_url", "string", "The gateway (setting base_url).", nullable=False),
+    Field("system_name", "string", "The gateway's name."),
+    Field("version", "string", "Its software version."),
+    Field("quota_per_unit", "number", "Quota per unit of currency (New API: 500,000 per USD)."),
+    Field("quota_display_type", "string", "Currency quotas are shown in (USD, CNY, TOKENS…)."),
+    Field("display_in_currency", "boolean", "Whether quotas are shown as money."),
+    Field("usd_exchange_rate", "number", "Exchange rate the gateway shows money with."),
+    Field("price", "number", "Price of one unit of top-up, as the gateway sets it."),
+    _SNAPSHOT_AT,
+    _SNAPSHOT_EXTRA,
+)
+
+MODEL_PRICE_FIELDS = (
+    Field("model_name", "string", "Model.", nullable=False),
+    Field("quota_type", "integer", "0: billed by ratios (tokens), 1: a price per call."),
+    Field("model_ratio", "number", "Model ratio (ratio billing)."),
+    Field("completion_ratio", "number", "Completion (output) ratio."),
+    Field("model_price", "number", "Price per call, in units of currency (per-call billing)."),
+    Field("owner_by", "string", "Who provides the model."),
+    Field("enable_groups", "array", "Groups that may call it."),
+    Field("group_ratios", "object", "Every group's ratio on this gateway (the same on each row)."),
+    _SNAPSHOT_AT,
+    _SNAPSHOT_EXTRA,
+)
+
+HOURLY_USAGE_FIELDS = (
+    Field(
+        "created_at",
+        "string",
+        "The hour (its first instant, UTC, RFC 3339). Replication key.",
+        nullable=False,
+        format="date-time",
+    ),
+    Field("model_name", "string", "Model.", nullable=False),
+    Field("user_id", "integer", "The user (in site scope, one row per user too)."),
+    Field("username", "string", "The user's name."),
+    Field("count", "integer", "Usage logs (calls) that hour."),
+    Field("quota", "integer", "Their quota."),
+    Field("token_used", "integer", "Their prompt and completion tokens."),
+    Field(
+        "extra",
+        "object",
+        "Fields the server sent that this schema does not know, and known fields whose "
+        "value did not fit their type (as sent).",
+    ),
+)
+
+SNAPSHOT_FIELDS = {
+    "account": ACCOUNT_FIELDS,
+    "api_keys": API_KEY_FIELDS,
+    "gateway": GATEWAY_FIELDS,
+    "model_prices": MODEL_PRICE_FIELDS,
+}
+
+
 def _property(field: Field) -> dict[str, Any]:
     prop: dict[str, Any] = {
         "type": [field.type, "null"] if field.nullable else [field.type],
@@ -151,6 +259,8 @@ def _property(field: Field) -> dict[str, Any]:
         prop["format"] = field.format
     if field.type == "object":
         prop["additionalProperties"] = True
+    if field.type == "array":
+        prop["items"] = {}
     return prop
 
 
@@ -164,7 +274,10 @@ def object_schema(fields: tuple[Field, ...]) -> dict[str, Any]:
 
 
 def log_schema(log_type: LogType) -> dict[str, Any]:
-    schema = object_schema(LOG_FIELDS)
+    fields: tuple[Field, ...] = LOG_FIELDS
+    if log_type.number == USAGE.number:
+        fields = (*LOG_FIELDS[:-1], *CHARGE_FIELDS, LOG_FIELDS[-1])  # `extra` stays last
+    schema = object_schema(fields)
     schema["properties"]["type"]["description"] = (
         f"Log type: always {log_type.number} ({log_type.summary.lower()}) in this stream."
     )
@@ -176,6 +289,8 @@ def schemas() -> dict[str, dict[str, Any]]:
     found = {log_type.stream: log_schema(log_type) for log_type in LOG_TYPES}
     found["daily_stats"] = object_schema(DAILY_STATS_FIELDS)
     found["daily_model_stats"] = object_schema(DAILY_MODEL_STATS_FIELDS)
+    found.update((name, object_schema(fields)) for name, fields in SNAPSHOT_FIELDS.items())
+    found["hourly_usage"] = object_schema(HOURLY_USAGE_FIELDS)
     return found
 
 

@@ -41,6 +41,17 @@ NO_TOTAL_MARGIN = 2
 FUTURE_MARGIN = 86_400
 LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
+#: objects asked per page of a snapshot endpoint, and pages at most
+SNAPSHOT_PAGE = 100
+SNAPSHOT_MAX_PAGES = 1000
+#: the envelope's own fields: the rest beside `data` belongs to the answer (e.g. the
+#: group ratios beside /api/pricing's models)
+_ENVELOPE = frozenset({"data", "success", "message"})
+
+#: hourly usage, and the longest span New API answers for at once (a month, in seconds)
+HOURLY_PATH = "/api/data/self"
+HOURLY_SPAN = 2_592_000
+
 LOG_PATH = "/api/log/self"
 STAT_PATH = "/api/log/stat"
 SELF_STAT_PATH = "/api/log/self/stat"
@@ -59,6 +70,7 @@ class Gateway:
         self._started = False
         self._unit = timeunit.SECONDS
         self._upper = 0
+        self._started_at = 0
         self._paging = Paging(1, None, totals=True)
         configured = settings.stats_endpoint
         self.stat_path = STAT_PATH if configured == "auto" else configured
@@ -86,6 +98,12 @@ class Gateway:
         return self._upper
 
     @property
+    def started_at(self) -> int:
+        """When the run started (Unix seconds): what snapshots are stamped with."""
+        self.start()
+        return self._started_at
+
+    @property
     def paging(self) -> Paging:
         self.start()
         return self._paging
@@ -96,6 +114,7 @@ class Gateway:
             if self._started:
                 return
             tap_now = int(self._now if self._now is not None else time.time())
+            self._started_at = tap_now
             self._upper = self._bound(tap_now)
             self._unit = self._resolve_unit()
             # Fixed once, so logs written during the run cannot shift any page; by the
@@ -353,6 +372,74 @@ class Gateway:
             self.stat_path = SELF_STAT_PATH
             data = self.client.get_data(self.stat_path, params)
         return parse_totals(data, self.stat_path)
+
+    def objects(self, path: str) -> list[dict[str, Any]] | None:
+        """The objects an endpoint lists (all its pages), or None if the server has none.
+
+        Answers New API gives: one object (`/api/user/self`, `/api/status`), a list, or
+        a page `{items, total}` walked with `p` and `size` (`/api/token/`).
+        """
+        try:
+            envelope = self.client.get_envelope(path, {"p": 1, "size": SNAPSHOT_PAGE})
+        except (EndpointMissing, PermissionRefused) as missing:
+            LOGGER.info(
+                "%s is not served to this account (%s): its stream is skipped.", path, missing
+            )
+            return None
+        data = envelope.get("data")
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
+            return self._pages(path, data)
+        if isinstance(data, dict):
+            return [data | {k: v for k, v in envelope.items() if k not in _ENVELOPE}]
+        if isinstance(data, list):
+            siblings = {k: v for k, v in envelope.items() if k not in _ENVELOPE}
+            return [item | siblings for item in data if isinstance(item, dict)]
+        msg = f"{path}: unexpected `data`: {str(data)[:120]!r}"
+        raise GatewayError(msg)
+
+    def hourly(self, start: int, end: int) -> list[dict[str, Any]] | None:
+        """The server's hourly usage rows from `start` to `end` (inclusive), None if it has
+        none to serve: asked a month at a time, New API's longest span."""
+        rows: list[dict[str, Any]] = []
+        for first in range(start, end + 1, HOURLY_SPAN):
+            params = {"start_timestamp": first, "end_timestamp": min(end, first + HOURLY_SPAN - 1)}
+            try:
+                data = self.client.get_data(HOURLY_PATH, params)
+            except (EndpointMissing, PermissionRefused) as missing:
+                LOGGER.info(
+                    "%s is not served to this account (%s): its stream is skipped.",
+                    HOURLY_PATH,
+                    missing,
+                )
+                return None
+            if not isinstance(data, list):
+                msg = f"{HOURLY_PATH}: unexpected `data`: {str(data)[:120]!r}"
+                raise GatewayError(msg)
+            rows += [row for row in data if isinstance(row, dict)]
+        return rows
+
+    def oldest(self) -> int | None:
+        """`created_at` of the oldest log up to the bound (its last page), if known."""
+        total = self._first_pages(0).total
+        if not total:
+            return None
+        wire = total - 1 + self.paging.first_page
+        page = self._page(0, Window(1, self.upper), wire, 1, filtered=False)
+        return min((unix_seconds(item.get("created_at")) for item in page.items), default=None)
+
+    def _pages(self, path: str, first: dict[str, Any]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = list(first["items"])
+        total = _count(first.get("total"))
+        page = 1
+        while len(items) < total and page < SNAPSHOT_MAX_PAGES:
+            page += 1
+            data = self.client.get_data(path, {"p": page, "size": SNAPSHOT_PAGE})
+            more = data.get("items") if isinstance(data, dict) else None
+            if not more:
+                msg = f"{path}: page {page} is empty while its total says {total}"
+                raise GatewayError(msg)
+            items += more
+        return [item for item in items if isinstance(item, dict)]
 
     def close(self) -> None:
         self.client.close()

@@ -14,7 +14,7 @@ import msgspec
 
 from tap_1688token import jsontext
 from tap_1688token.errors import GatewayError
-from tap_1688token.fields import LOG_FIELDS
+from tap_1688token.fields import CHARGE_FIELDS, LOG_FIELDS
 from tap_1688token.values import read_int
 
 #: fields that identify a log and that servers store once and never rewrite. Not `id`
@@ -39,7 +39,8 @@ IDENTITY_FIELDS = (
 #: every field of the log schemas, in their order
 RECORD_FIELDS = tuple(field.name for field in LOG_FIELDS)
 #: fields read out of `other`, by JSON type
-_CHARGE_TYPES = {field.name: field.type for field in LOG_FIELDS if field.from_other}
+_CHARGE_TYPES = {field.name: field.type for field in CHARGE_FIELDS}
+_NO_CHARGE = dict.fromkeys(_CHARGE_TYPES)
 #: fields the tap derives: never typed as sent
 _DERIVED = frozenset({"log_key", "created_at", "other", "other_raw", "extra", *_CHARGE_TYPES})
 
@@ -85,8 +86,12 @@ def rfc3339(seconds: int) -> str:
     return _hour_prefix(hours) + _MINUTES_SECONDS[rest]
 
 
-def to_records(items_newest_first: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def to_records(
+    items_newest_first: Iterable[dict[str, Any]], *, charge: bool = False
+) -> list[dict[str, Any]]:
     """Records of one window, oldest first, each with its `log_key`.
+
+    With `charge`, each also carries the charge's inputs read out of `other`.
 
     Servers list newest first (`id` descending), so reversing gives insertion order;
     the stable sort by second keeps it among logs of the same second, and the ordinal
@@ -103,6 +108,10 @@ def to_records(items_newest_first: Iterable[dict[str, Any]]) -> list[dict[str, A
         ordinal = seen.get((seconds, digest), 0)
         seen[seconds, digest] = ordinal + 1
         record["log_key"] = f"{seconds}-{digest}-{ordinal}"
+        if charge:
+            record |= _NO_CHARGE
+            if record["other"]:
+                record |= charge_inputs(record["other"])
         records.append(record)
     return records
 
@@ -149,8 +158,6 @@ def _normalize_plain(item: dict[str, Any], seconds: int) -> dict[str, Any] | Non
     record["created_at"] = rfc3339(seconds)
     if "other" in item:
         record["other"], record["other_raw"] = parse_other(item["other"])
-        if record["other"]:
-            record.update(charge_inputs(record["other"]))
     return record
 
 
@@ -178,8 +185,6 @@ def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
             record["other"], raw = parse_other(value)
             if raw is not None:
                 record["other_raw"] = raw
-            if record["other"]:
-                record.update(charge_inputs(record["other"]))
             continue
         if field not in KNOWN_FIELDS:
             extra[field] = value

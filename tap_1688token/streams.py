@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tap_1688token import logtypes
-from tap_1688token.client import DailyModelStats, DailyStats, LogStream
+from tap_1688token.client import (
+    DailyModelStats,
+    DailyStats,
+    HourlyUsage,
+    LogStream,
+    SnapshotStream,
+)
 
 
 class UsageLogsStream(LogStream):
@@ -54,6 +62,51 @@ class DailyModelStatsStream(DailyModelStats):
     name = "daily_model_stats"
 
 
+class AccountStream(SnapshotStream):
+    """The account's balance and counters as the gateway keeps them."""
+
+    name = "account"
+    path = "/api/user/self"
+    primary_keys = ["id"]  # noqa: RUF012 - the SDK reads a list
+
+
+class ApiKeysStream(SnapshotStream):
+    """The account's API keys: what each spent and has left (never the key itself)."""
+
+    name = "api_keys"
+    path = "/api/token/"
+    primary_keys = ["id"]  # noqa: RUF012 - the SDK reads a list
+
+
+class GatewaySettingsStream(SnapshotStream):
+    """The gateway's settings that price everything: quota per unit, display currency."""
+
+    name = "gateway"
+    path = "/api/status"
+    primary_keys = ["base_url"]  # noqa: RUF012 - the SDK reads a list
+
+    def adapt(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {**item, "base_url": self.gateway.settings.base_url}
+
+
+class ModelPricesStream(SnapshotStream):
+    """Ratios and prices per model, with the gateway's group ratios."""
+
+    name = "model_prices"
+    path = "/api/pricing"
+    primary_keys = ["model_name"]  # noqa: RUF012 - the SDK reads a list
+
+    def adapt(self, item: dict[str, Any]) -> dict[str, Any]:
+        # New API serves the group ratios beside the models: each row gets the map.
+        return {**item, "group_ratios": item.get("group_ratio")} if "group_ratio" in item else item
+
+
+class HourlyUsageStream(HourlyUsage):
+    """The gateway's hourly usage per model (New API's data export)."""
+
+    name = "hourly_usage"
+
+
 STREAM_TYPES = (
     UsageLogsStream,
     TopupLogsStream,
@@ -63,4 +116,9 @@ STREAM_TYPES = (
     ErrorLogsStream,
     DailyStatsStream,
     DailyModelStatsStream,
+    HourlyUsageStream,
+    AccountStream,
+    ApiKeysStream,
+    GatewaySettingsStream,
+    ModelPricesStream,
 )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from simulator import ALL_TYPE_WEIGHTS, SimConfig, Simulator, generate_logs, user_view
-from tap_1688token.fields import LOG_FIELDS
+from tap_1688token.fields import CHARGE_FIELDS
 from tap_1688token.logtypes import LOG_STREAMS, TYPE_BY_STREAM
 from tap_1688token.tap import Tap1688Token
 
@@ -87,13 +87,17 @@ def run_tap(
     return result
 
 
+_KEY_FIELDS = ("date", "timezone", "model_name", "created_at", "id", "base_url")
+
+
 def merge(*results: SyncResult) -> SyncResult:
     """Several runs as an upserting target holds them: one row per (stream, log_key)."""
     merged: dict[str, dict[str, dict[str, Any]]] = {}
     for result in results:
         for stream, records in result.records.items():
             for record in records:
-                key = record.get("log_key") or (record["date"], record.get("model_name"))
+                # Other streams: their primary keys are among these fields.
+                key = record.get("log_key") or tuple(record.get(k) for k in _KEY_FIELDS)
                 merged.setdefault(stream, {})[key] = record
     return SyncResult(records={s: list(v.values()) for s, v in merged.items()})
 
@@ -127,7 +131,7 @@ def expected_multiset(sim: Simulator, stream: str, lo: int = 0, hi: int = 2**40)
 
 
 #: what the tap adds to a log: its key, and what it reads out of `other` (compared there)
-DERIVED = {"log_key", "extra", "other_raw", *(f.name for f in LOG_FIELDS if f.from_other)}
+DERIVED = {"log_key", "extra", "other_raw", *(f.name for f in CHARGE_FIELDS)}
 
 
 def delivered_multiset(records: list[dict[str, Any]]) -> Counter:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tap_1688token.logtypes import LOG_STREAMS
+
 TOKEN = "sk-secret-do-not-print-7f3a"
 
 
@@ -94,7 +96,7 @@ def test_config_from_environment_and_token_never_printed(make_sim, tmp_path):
     result = run_cli(tmp_path, None, "--config", "ENV", env=env)
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert sum(1 for m in records if m["type"] == "RECORD" and m["stream"] != "daily_stats") == 300
+    assert sum(1 for m in records if m["type"] == "RECORD" and m["stream"] in LOG_STREAMS) == 300
     assert TOKEN not in result.stdout + result.stderr
     about = run_cli(tmp_path, None, "--about", "--config", "ENV", env=env)
     assert about.returncode == 0
@@ -136,4 +138,9 @@ def test_connection_test_writes_a_record_per_stream(make_sim, tmp_path):
         "refund_logs",
         "error_logs",
         "daily_stats",
+        "hourly_usage",
+        "account",
+        "api_keys",
+        "gateway",
+        "model_prices",
     }

@@ -263,23 +263,26 @@ def test_the_charges_inputs_are_typed_columns_and_other_stays_whole():
         '"upstream_model_name":"claude-sonnet-4-6-20251001","reasoning_effort":7,'
         '"cache_creation_ratio":NaN}'
     )
-    for record in (to_records([item])[0], normalize(item, 1767225600)):
-        assert record["model_ratio"] == 1.5
-        assert record["group_ratio"] == 1
-        assert record["completion_ratio"] == 5
-        assert record["model_price"] == -1
-        assert record["cache_tokens"] == 120
-        assert record["cache_ratio"] == 0.1
-        assert record["frt"] == -1000
-        assert record["is_model_mapped"] is True
-        assert record["upstream_model_name"] == "claude-sonnet-4-6-20251001"
-        # values of another type stay only in `other`, as sent
-        assert record["reasoning_effort"] is None
-        assert record["cache_creation_ratio"] is None
-        assert record["billing_source"] is None
-        assert record["other"]["reasoning_effort"] == 7
-        assert record["extra"] is None
+    (record,) = to_records([item], charge=True)
+    assert record["model_ratio"] == 1.5
+    assert record["group_ratio"] == 1
+    assert record["completion_ratio"] == 5
+    assert record["model_price"] == -1
+    assert record["cache_tokens"] == 120
+    assert record["cache_ratio"] == 0.1
+    assert record["frt"] == -1000
+    assert record["is_model_mapped"] is True
+    assert record["upstream_model_name"] == "claude-sonnet-4-6-20251001"
+    # values of another type stay only in `other`, as sent
+    assert record["reasoning_effort"] is None
+    assert record["cache_creation_ratio"] is None
+    assert record["billing_source"] is None
+    assert record["other"]["reasoning_effort"] == 7
+    assert record["extra"] is None
     # a field of that name at the top level is not the charge's: kept in `extra`
-    (top,) = to_records([{**ITEMS[0], "model_ratio": 99}])
+    (top,) = to_records([{**ITEMS[0], "model_ratio": 99}], charge=True)
     assert top["model_ratio"] == 1.5
     assert top["extra"] == {"model_ratio": 99}
+    # the other log streams have no such columns
+    (plain,) = to_records([item])
+    assert "model_ratio" not in plain

@@ -56,7 +56,8 @@ def test_a_redirect_on_the_same_origin_is_followed(make_sim):
     sim, url = make_sim(1000, days=4, redirects={f"/old{p}": p for p in paths})
     result = run_tap(tap_config(url + "/old"))
     assert_exact(sim, result)
-    moved = [r for r in sim.requests if r.path.startswith("/old/")]
+    # (the snapshot endpoints have not moved in this deployment: 404, their streams skipped)
+    moved = [r for r in sim.requests if r.path in {f"/old{p}" for p in paths}]
     assert moved
     assert all(r.status == 302 for r in moved)
     # the token went along on the same origin

@@ -11,6 +11,14 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+LOG_STREAMS = {
+    "usage_logs",
+    "topup_logs",
+    "manage_logs",
+    "system_logs",
+    "refund_logs",
+    "error_logs",
+}
 STREAMS = {
     "usage_logs",
     "topup_logs",
@@ -20,6 +28,11 @@ STREAMS = {
     "error_logs",
     "daily_stats",
     "daily_model_stats",
+    "hourly_usage",
+    "account",
+    "api_keys",
+    "gateway",
+    "model_prices",
 }
 
 
@@ -61,7 +74,7 @@ def test_wheel_installs_and_discovers(tmp_path):
     catalog = json.loads(found.stdout)
     by_name = {s["tap_stream_id"]: s for s in catalog["streams"]}
     assert set(by_name) == STREAMS
-    for name in STREAMS - {"daily_stats", "daily_model_stats"}:
+    for name in LOG_STREAMS:
         assert by_name[name]["key_properties"] == ["log_key"]
         assert "other" in by_name[name]["schema"]["properties"]
     assert by_name["daily_stats"]["key_properties"] == ["date", "timezone"]

@@ -1,0 +1,81 @@
+"""Rows of the snapshot streams: typed by their field table, and never a secret.
+
+New API's objects carry secrets beside their figures: an API key's `key`, a channel's
+upstream `key`, a user's `password` and `access_token`. Whatever a server version sends,
+those names never reach a record, not even inside `extra`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tap_1688token.fields import Field
+from tap_1688token.values import read_int
+
+#: fields never exported, whatever object they are in
+SECRET_FIELDS = frozenset({"key", "password", "access_token", "secret", "api_key"})
+
+
+def snapshot_row(item: dict[str, Any], fields: tuple[Field, ...], at: str) -> dict[str, Any]:
+    """`item` as a record of `fields`, stamped `snapshot_at`; the rest in `extra`."""
+    return typed_row(item, fields) | {"snapshot_at": at}
+
+
+def typed_row(item: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
+    """`item` as a record of `fields`; the rest, and values that do not fit, in `extra`."""
+    known = {field.name: field for field in fields}
+    row: dict[str, Any] = dict.fromkeys(known)
+    extra: dict[str, Any] = {}
+    for name, value in item.items():
+        if name in SECRET_FIELDS:
+            continue
+        field = known.get(name)
+        if field is None or name in ("snapshot_at", "extra"):
+            extra[name] = _without_secrets(value)
+            continue
+        typed = _typed(field.type, value)
+        row[name] = typed
+        if typed is None and value is not None:
+            extra[name] = _without_secrets(value)
+    row["extra"] = extra or None
+    return row
+
+
+def _typed(json_type: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if json_type == "integer":
+        return read_int(value)
+    if json_type == "number":
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return value if math.isfinite(value) else None
+        try:
+            number = float(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+        return number if number is not None and math.isfinite(number) else None
+    if json_type == "boolean":
+        return value if isinstance(value, bool) else None
+    if json_type == "string":
+        if isinstance(value, str):
+            return value
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
+    if json_type == "array":
+        return value if isinstance(value, list) else None
+    if json_type == "object":
+        return _without_secrets(value) if isinstance(value, dict) else None
+    return None
+
+
+def _without_secrets(value: Any) -> Any:
+    """`value` with every secret field removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items() if k not in SECRET_FIELDS}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
