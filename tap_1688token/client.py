@@ -137,8 +137,8 @@ class LogStream(GatewayStream):
         self.logger.info(
             "Reading %s from %s to %s.",
             self.name,
-            _iso(span.start),
-            _iso(span.end),
+            rfc3339(span.start),
+            rfc3339(span.end),
         )
         gateway, number = self.gateway, self.log_type.number
         check = DayCheck(span, gateway.settings.stats_timezone) if self.log_type is USAGE else None
@@ -166,10 +166,6 @@ class LogStream(GatewayStream):
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-def _iso(seconds: int) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat()
 
 
 class SnapshotStream(GatewayStream):

@@ -15,7 +15,7 @@ from tap_1688token.api import ApiClient
 from tap_1688token.errors import EndpointMissing, GatewayError, PermissionRefused
 from tap_1688token.logtypes import STREAM_BY_TYPE
 from tap_1688token.paging import Paging
-from tap_1688token.records import unix_seconds
+from tap_1688token.records import LAST_SECOND, rfc3339, unix_seconds
 from tap_1688token.settings import Settings
 from tap_1688token.stats import (
     WHOLE_DAY,
@@ -39,7 +39,6 @@ CLOCK_SKEW_LOGGED = 60
 NO_TOTAL_MARGIN = 2
 #: logs dated this far past the run's bound are reported (seconds)
 FUTURE_MARGIN = 86_400
-LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 #: objects asked per page of a snapshot endpoint, and pages at most
 SNAPSHOT_PAGE = 100
@@ -303,7 +302,7 @@ class Gateway:
                 stream,
                 day.isoformat(),
                 tz,
-                f", from {_iso(began)}" if day == first and began > day_start(day, tz) else "",
+                f", from {rfc3339(began)}" if day == first and began > day_start(day, tz) else "",
                 expected,
                 logs,
                 quota,
@@ -379,12 +378,8 @@ class Gateway:
         Answers New API gives: one object (`/api/user/self`, `/api/status`), a list, or
         a page `{items, total}` walked with `p` and `size` (`/api/token/`).
         """
-        try:
-            envelope = self.client.get_envelope(path, {"p": 1, "size": SNAPSHOT_PAGE})
-        except (EndpointMissing, PermissionRefused) as missing:
-            LOGGER.info(
-                "%s is not served to this account (%s): its stream is skipped.", path, missing
-            )
+        envelope = self._if_served(path, {"p": 1, "size": SNAPSHOT_PAGE})
+        if envelope is None:
             return None
         data = envelope.get("data")
         if isinstance(data, dict) and isinstance(data.get("items"), list):
@@ -403,15 +398,10 @@ class Gateway:
         rows: list[dict[str, Any]] = []
         for first in range(start, end + 1, HOURLY_SPAN):
             params = {"start_timestamp": first, "end_timestamp": min(end, first + HOURLY_SPAN - 1)}
-            try:
-                data = self.client.get_data(HOURLY_PATH, params)
-            except (EndpointMissing, PermissionRefused) as missing:
-                LOGGER.info(
-                    "%s is not served to this account (%s): its stream is skipped.",
-                    HOURLY_PATH,
-                    missing,
-                )
+            envelope = self._if_served(HOURLY_PATH, params)
+            if envelope is None:
                 return None
+            data = envelope.get("data")
             if not isinstance(data, list):
                 msg = f"{HOURLY_PATH}: unexpected `data`: {str(data)[:120]!r}"
                 raise GatewayError(msg)
@@ -426,6 +416,16 @@ class Gateway:
         wire = total - 1 + self.paging.first_page
         page = self._page(0, Window(1, self.upper), wire, 1, filtered=False)
         return min((unix_seconds(item.get("created_at")) for item in page.items), default=None)
+
+    def _if_served(self, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The envelope of `path`, or None (said once) if this server or account lacks it."""
+        try:
+            return self.client.get_envelope(path, params)
+        except (EndpointMissing, PermissionRefused) as missing:
+            LOGGER.info(
+                "%s is not served to this account (%s): its stream is skipped.", path, missing
+            )
+            return None
 
     def _pages(self, path: str, first: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = list(first["items"])
@@ -473,7 +473,3 @@ def parse_log_page(data: Any) -> Page:
 
 def _count(value: Any) -> int:
     return max(read_int(value) or 0, 0)
-
-
-def _iso(seconds: int) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 import operator
 import time
 from collections.abc import Iterable
@@ -15,7 +14,7 @@ import msgspec
 from tap_1688token import jsontext
 from tap_1688token.errors import GatewayError
 from tap_1688token.fields import CHARGE_FIELDS, LOG_FIELDS
-from tap_1688token.values import read_int
+from tap_1688token.values import fit, read_int
 
 #: fields that identify a log and that servers store once and never rewrite. Not `id`
 #: (a db id, id % 1024, a row position or 0 by server version), not `channel_name` (a
@@ -56,7 +55,7 @@ KNOWN_FIELDS = frozenset(RECORD_FIELDS) - {"log_key", "extra", *_CHARGE_TYPES}
 
 # Above this a `created_at` is milliseconds (year 5138 in seconds).
 _MS_THRESHOLD = 100_000_000_000
-_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def unix_seconds(value: Any) -> int:
@@ -66,7 +65,7 @@ def unix_seconds(value: Any) -> int:
     seconds = read_int(value)
     if seconds is not None and seconds >= _MS_THRESHOLD:
         seconds //= 1000
-    if seconds is None or not 0 < seconds <= _LAST_SECOND:
+    if seconds is None or not 0 < seconds <= LAST_SECOND:
         msg = f"the server sent a log whose created_at is not a Unix time: {value!r:.60}"
         raise GatewayError(msg)
     return seconds
@@ -201,22 +200,10 @@ def charge_inputs(other: dict[str, Any]) -> dict[str, Any]:
     """The charge's inputs in `other`, typed; a value of another type is left out (null)."""
     found = {}
     for name in _CHARGE_TYPES.keys() & other.keys():
-        value = _typed_or_none(_CHARGE_TYPES[name], other[name])
+        value = fit(_CHARGE_TYPES[name], other[name])
         if value is not None:
             found[name] = value
     return found
-
-
-def _typed_or_none(json_type: str, value: Any) -> Any:
-    if json_type == "number":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value if math.isfinite(value) else None
-        return None
-    if json_type == "integer":
-        return read_int(value)
-    if json_type == "boolean":
-        return value if isinstance(value, bool) else None
-    return value if isinstance(value, str) else None
 
 
 def parse_other(value: Any) -> tuple[dict[str, Any] | None, str | None]:

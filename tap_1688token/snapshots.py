@@ -7,11 +7,10 @@ those names never reach a record, not even inside `extra`.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from tap_1688token.fields import Field
-from tap_1688token.values import read_int
+from tap_1688token.values import fit
 
 #: fields never exported, whatever object they are in
 SECRET_FIELDS = frozenset({"key", "password", "access_token", "secret", "api_key"})
@@ -34,42 +33,14 @@ def typed_row(item: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]
         if field is None or name in ("snapshot_at", "extra"):
             extra[name] = _without_secrets(value)
             continue
-        typed = _typed(field.type, value)
+        typed = fit(field.type, value)
+        if field.type == "object" and typed is not None:
+            typed = _without_secrets(typed)
         row[name] = typed
         if typed is None and value is not None:
             extra[name] = _without_secrets(value)
     row["extra"] = extra or None
     return row
-
-
-def _typed(json_type: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if json_type == "integer":
-        return read_int(value)
-    if json_type == "number":
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, int | float):
-            return value if math.isfinite(value) else None
-        try:
-            number = float(value) if isinstance(value, str) else None
-        except ValueError:
-            return None
-        return number if number is not None and math.isfinite(number) else None
-    if json_type == "boolean":
-        return value if isinstance(value, bool) else None
-    if json_type == "string":
-        if isinstance(value, str):
-            return value
-        return (
-            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        )
-    if json_type == "array":
-        return value if isinstance(value, list) else None
-    if json_type == "object":
-        return _without_secrets(value) if isinstance(value, dict) else None
-    return None
 
 
 def _without_secrets(value: Any) -> Any:

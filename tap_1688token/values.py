@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -23,3 +24,15 @@ def read_int(value: Any) -> int | None:
         except ValueError:
             return None
     return None
+
+
+def fit(json_type: str, value: Any) -> Any:
+    """`value` if it is of JSON type `json_type` (integers read leniently), else None."""
+    if json_type == "integer":
+        return read_int(value)
+    if json_type == "number":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value if math.isfinite(value) else None
+        return None
+    kinds = {"boolean": bool, "string": str, "array": list, "object": dict}
+    return value if isinstance(value, kinds.get(json_type, ())) else None
