@@ -2,8 +2,9 @@
 
 The tests, the demo and the benchmark serve it on loopback; it is never installed with the
 tap. `Simulator` imitates New API's log endpoints (or one-api's, and the ways deployments
-misbehave: see `SimConfig`), `generate_logs` makes realistic history, `build_account` is the
-demo's account with steady traffic; `python -m simulator` serves one.
+misbehave: see `SimConfig`), `generate_logs` makes realistic history (`site_logs` a whole
+site's), `build_account` is the demo's account with steady traffic; `python -m simulator`
+serves one.
 
 Besides the logs it serves the site's account state (`ENDPOINTS`: the user, the API keys,
 status, pricing, hourly usage, and an admin's logs and users), derived from the logs by
@@ -18,9 +19,11 @@ from .data import (
     ALL_TYPE_WEIGHTS,
     DEFAULT_TYPE_WEIGHTS,
     QUOTA_PER_UNIT,
+    SITE_USERS,
     Log,
     blank_log,
     generate_logs,
+    site_logs,
 )
 from .server import (
     ENDPOINTS,
@@ -58,6 +61,7 @@ __all__ = [
     "QUOTA_PER_UNIT",
     "SECRET_MARKER",
     "SECRET_VALUES",
+    "SITE_USERS",
     "STRAY_TIMES",
     "DemoSimulator",
     "Log",
@@ -72,6 +76,7 @@ __all__ = [
     "channel_key",
     "generate_logs",
     "json_response",
+    "site_logs",
     "stray_logs",
     "token_key",
     "user_view",

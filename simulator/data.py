@@ -160,6 +160,7 @@ def _make(
     models: Sequence[str],
     tokens: Sequence[str],
     base: Log,
+    first_token_id: int = 101,
 ) -> Log:
     log = blank_log(created_at=ts, type=kind, **base)
     if kind == TYPE_TOPUP:
@@ -198,7 +199,7 @@ def _make(
     channel, channel_name = _channel(model)
     log.update(
         token_name=tokens[token_index],
-        token_id=101 + token_index,
+        token_id=first_token_id + token_index,
         model_name=model,
         channel=channel,
         channel_name=channel_name,
@@ -262,11 +263,13 @@ def generate_logs(
     tokens: Sequence[str] = DEFAULT_TOKENS,
     user_id: int = 1,
     username: str = "alice",
+    first_token_id: int = 101,
 ) -> list[Log]:
     """``n`` logs with created_at in [start, end], sorted, ids 1..n, deterministic per seed.
 
     ``round(n * duplicate_fraction)`` logs are exact copies (all fields but id) of the log
-    just before them, so they share its second.
+    just before them, so they share its second. The user's API keys (``tokens``) have ids
+    from ``first_token_id`` on.
     """
     if end < start:
         raise ValueError("end must be >= start")
@@ -277,7 +280,7 @@ def generate_logs(
     stamps = _timestamps(rng, n, start, end)
     picked = rng.choices(kinds, weights, k=n)
     logs = [
-        _make(rng, kind, ts, models=models, tokens=tokens, base=base)
+        _make(rng, kind, ts, models=models, tokens=tokens, base=base, first_token_id=first_token_id)
         for kind, ts in zip(picked, stamps, strict=True)
     ]
     k = min(round(n * duplicate_fraction), max(n - 1, 0))
@@ -286,3 +289,57 @@ def generate_logs(
     for i, log in enumerate(logs, 1):
         log["id"] = i
     return logs
+
+
+#: the users of a generated site: (user_id, username); user 1 is the admin in site tests
+SITE_USERS: tuple[tuple[int, str], ...] = ((1, "alice"), (2, "bob"), (3, "carol"), (4, "dave"))
+
+
+def site_logs(
+    n: int,
+    *,
+    start: int,
+    end: int,
+    seed: int = 0,
+    users: Sequence[tuple[int, str]] = SITE_USERS,
+    type_weights: Mapping[int, float] = DEFAULT_TYPE_WEIGHTS,
+    twin_fraction: float = 0.05,
+) -> list[Log]:
+    """About ``n`` logs of a whole site: every user's history (:func:`generate_logs`, a seed
+    and API key ids of their own), merged in time order, ids 1.. in that order.
+
+    ``round(n * twin_fraction)`` logs are twins: a copy of another user's log in the same
+    second with only ``user_id`` and ``username`` changed (same key name, model, tokens,
+    quota, content, request id; the API key's id is the other user's key of that name), what
+    two users calling alike at once look like to a site.
+    """
+    if not users:
+        raise ValueError("a site has at least one user")
+    rng = random.Random(f"site {seed}")
+    share = max(n // len(users), 1)
+    merged: list[Log] = []
+    for index, (uid, name) in enumerate(users):
+        merged += generate_logs(
+            share,
+            start=start,
+            end=end,
+            seed=seed * 1009 + index,
+            type_weights=type_weights,
+            user_id=uid,
+            username=name,
+            first_token_id=101 + 10 * index,
+        )
+    first_token = {uid: 101 + 10 * index for index, (uid, _name) in enumerate(users)}
+    twins = []
+    for _ in range(round(n * twin_fraction) if len(users) > 1 else 0):
+        log = rng.choice(merged)
+        uid, name = rng.choice([user for user in users if user[0] != log["user_id"]])
+        twin = {**copy.deepcopy(log), "user_id": uid, "username": name}
+        if log["token_id"]:  # the same key name, of the other user's own keys
+            twin["token_id"] += first_token[uid] - first_token[log["user_id"]]
+        twins.append(twin)
+    merged += twins
+    merged.sort(key=lambda log: log["created_at"])  # stable: each user's order is kept
+    for i, log in enumerate(merged, 1):
+        log["id"] = i
+    return merged

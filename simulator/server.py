@@ -17,6 +17,7 @@ from simulator/site.py. ``/api/channel/update_balance`` is deliberately absent (
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import random
 import re
@@ -55,6 +56,8 @@ MSG_BAD_TOKEN = "无权进行此操作，access token 无效"
 MSG_NO_USER = "无权进行此操作，未提供 New-Api-User"
 MSG_BAD_USER = "无权进行此操作，New-Api-User 格式错误"
 MSG_USER_MISMATCH = "无权进行此操作，New-Api-User 与登录用户不匹配"
+#: the key of the index of every log
+_EVERYTHING: tuple[int, None, None, None] = (0, None, None, None)
 MSG_NOT_ADMIN = "无权进行此操作，权限不足"
 MSG_DB_BUSY = "数据库繁忙"
 
@@ -298,7 +301,12 @@ def _go_int(text: str | None) -> int:
 
 
 class Simulator:
-    """An in-memory New API (or one-api) account serving /api/log/self and the stat endpoints."""
+    """An in-memory New API (or one-api) site serving its log, stat and account endpoints.
+
+    It may hold many users' logs: ``/api/log/self``, ``/api/log/self/stat``, ``/api/data/self``
+    and ``/api/token/`` serve the token's own user's (:meth:`self_id`), an admin's
+    ``/api/log/``, ``/api/log/stat``, ``/api/data/`` and ``/api/user/`` everyone's.
+    """
 
     def __init__(self, logs: Iterable[Log] = (), config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
@@ -306,8 +314,9 @@ class Simulator:
         #: real time as the simulator sees it (tests replace it); the server reads :meth:`clock`
         self.now: Callable[[], float] = time.time
         self._lock = threading.RLock()
-        self._indexes: dict[tuple[int, str | None, str | None], _Index] = {
-            (0, None, None): _Index()
+        #: by (type, model_name, token_name, user_id); 0 and None: any
+        self._indexes: dict[tuple[int, str | None, str | None, int | None], _Index] = {
+            _EVERYTHING: _Index()
         }
         self._next_id = 1
         self._requests: list[RequestRecord] = []
@@ -346,7 +355,7 @@ class Simulator:
         created_at must never decrease (New API inserts with created_at = now).
         """
         with self._lock:
-            everything = self._indexes[(0, None, None)]
+            everything = self._indexes[_EVERYTHING]
             newest = everything.ts[-1] if everything.ts else 0
             added = [complete_log(raw, max(int(self.clock()), newest)) for raw in logs]
             for log in added:
@@ -384,18 +393,18 @@ class Simulator:
         log["id"] = self._next_id
         self._next_id += 1
         kind, model, token = log["type"], log["model_name"], log["token_name"]
-        for t in {0, kind}:
-            for m in {None, model}:
-                for k in {None, token}:
-                    index = self._indexes.get((t, m, k))
-                    if index is None and m is None and k is None:
-                        index = self._indexes[(t, m, k)] = _Index()
-                    if index is None:
-                        continue
-                    if stray:
-                        index.strays.append(log)
-                    else:
-                        index.add(log)
+        for key in itertools.product(
+            {0, kind}, {None, model}, {None, token}, {None, log["user_id"]}
+        ):
+            index = self._indexes.get(key)
+            if index is None and key[1:] == (None, None, None):
+                index = self._indexes[key] = _Index()
+            if index is None:
+                continue
+            if stray:
+                index.strays.append(log)
+            else:
+                index.add(log)
 
     def add_live_logs(
         self, n: int, created_at: int | None = None, *, spread: int = 0, **generate: Any
@@ -407,7 +416,7 @@ class Simulator:
         newest). ``generate`` goes to :func:`generate_logs` (e.g. ``type_weights``).
         """
         with self._lock:
-            newest = self._indexes[(0, None, None)].logs[-1:] or [blank_log(username="alice")]
+            newest = self._indexes[_EVERYTHING].logs[-1:] or [blank_log(username="alice")]
             floor = newest[0]["created_at"]
             end = max(int(self.clock() if created_at is None else created_at), floor)
             start = max(end - max(spread, 0), floor)
@@ -421,31 +430,38 @@ class Simulator:
     def logs(self, type: int | None = None) -> list[Log]:
         """All stored logs, strays too (optionally of one type), in id order."""
         with self._lock:
-            index = self._indexes.get((type or 0, None, None))
+            index = self._indexes.get((type or 0, None, None, None))
             if index is None:
                 return []
             return _by_id(index.logs, index.strays) if index.strays else list(index.logs)
 
-    def _index(self, kind: int, model: str | None, token: str | None) -> _Index:
+    def _index(self, kind: int, model: str | None, token: str | None, user: int | None) -> _Index:
         """The index for a key, built on first use from its type's index (lock held)."""
-        key = (kind, model, token)
+        key = (kind, model, token, user)
         index = self._indexes.get(key)
         if index is None:
             index = _Index()
-            source = self._indexes.get((kind, None, None), _Index())
+            source = self._indexes.get((kind, None, None, None), _Index())
+
+            def matches(log: Log) -> bool:
+                return (
+                    model in (None, log["model_name"])
+                    and token in (None, log["token_name"])
+                    and user in (None, log["user_id"])
+                )
+
             for log in source.logs:
-                if model in (None, log["model_name"]) and token in (None, log["token_name"]):
+                if matches(log):
                     index.add(log)
-            index.strays = [
-                log
-                for log in source.strays
-                if model in (None, log["model_name"]) and token in (None, log["token_name"])
-            ]
+            index.strays = [log for log in source.strays if matches(log)]
             self._indexes[key] = index
         return index
 
-    def _range(self, params: dict[str, str], kind: int) -> tuple[list[Log], int, int]:
-        """(logs, lo, hi): ``logs[lo:hi]``, in id order, match the filters and the time range.
+    def _range(
+        self, params: dict[str, str], kind: int, user: int | None = None
+    ) -> tuple[list[Log], int, int]:
+        """(logs, lo, hi): ``logs[lo:hi]``, in id order, match the filters and the time range
+        (and are ``user``'s, unless None).
 
         Without strays in range that is a slice of the index itself; with some, a new list.
         """
@@ -455,7 +471,7 @@ class Simulator:
         else:
             start_s, end_s = start, end
         with self._lock:
-            index = self._filtered(kind, params)
+            index = self._filtered(kind, params, user)
             lo = bisect_left(index.ts, start_s) if start else 0  # 0 means unbounded
             hi = max(lo, bisect_right(index.ts, end_s) if end else len(index.ts))
             strays = [
@@ -469,8 +485,9 @@ class Simulator:
             merged = _by_id(index.logs[lo:hi], strays)
             return merged, 0, len(merged)
 
-    def _filtered(self, kind: int, params: dict[str, str]) -> _Index:
-        return self._index(kind, params.get("model_name") or None, params.get("token_name") or None)
+    def _filtered(self, kind: int, params: dict[str, str], user: int | None) -> _Index:
+        model, token = params.get("model_name") or None, params.get("token_name") or None
+        return self._index(kind, model, token, user)
 
     # ---- requests ------------------------------------------------------------------------
 
@@ -600,7 +617,8 @@ class Simulator:
                 data = [] if isinstance(data, list) else {**data, "items": []}
             return json_response(200, {"data": data, "message": "", "success": True})
         if path in ("/api/log/self/stat", "/api/log/stat"):
-            return json_response(200, {"data": self._stat(params), "message": "", "success": True})
+            data = self._stat(params, admin=path == "/api/log/stat")
+            return json_response(200, {"data": data, "message": "", "success": True})
         if path == "/api/pricing":
             return json_response(200, _sorted(site.pricing(self._models())))
         if path in ("/api/data/self", "/api/data/"):
@@ -656,7 +674,7 @@ class Simulator:
             page, size = self._page_query(params)
             offset = (page - 1) * size
         kind = _go_int(params.get("type")) if config.type_filter else 0
-        logs, lo, hi = self._range(params, kind)
+        logs, lo, hi = self._range(params, kind, self.self_id())  # GetUserLogs: user_id = ?
         stop = hi - offset
         chunk = logs[max(lo, stop - size) : stop][::-1] if stop > lo else []
         items = []
@@ -680,26 +698,34 @@ class Simulator:
             total = min(total, config.total_cap)
         return {"page": page, "page_size": size, "total": total, "items": items}
 
-    def _stat(self, params: dict[str, str]) -> Any:
-        """GET /api/log/self/stat and /api/log/stat: model.SumUsedQuota (type 2 only)."""
-        logs, lo, hi = self._range(params, TYPE_CONSUME)
+    def _stat(self, params: dict[str, str], *, admin: bool) -> Any:
+        """GET /api/log/self/stat (the user's logs) and /api/log/stat (the site's, with
+        /api/log/'s ``username``, ``channel`` and ``group`` filters too): model.SumUsedQuota
+        (type 2 only)."""
+        user = None if admin else self.self_id()
+        logs, lo, hi = self._range(params, TYPE_CONSUME, user)
+        picked = logs[lo:hi]
+        if admin:
+            picked = _site_filtered(picked, params)
         shape = self.config.stat_shape
         if shape == "object" and self.config.family == "oneapi":
-            return {"quota": sum(log["quota"] for log in logs[lo:hi])}
+            return {"quota": sum(log["quota"] for log in picked)}
         if shape == "object":
             # rpm/tpm ignore the time range: the last 60 s before now, same other filters.
             since = int(self.clock()) - 60
             with self._lock:
-                index = self._filtered(TYPE_CONSUME, params)
+                index = self._filtered(TYPE_CONSUME, params, user)
                 recent = index.logs[bisect_left(index.ts, since) :]
                 recent += [log for log in index.strays if log["created_at"] >= since]
+            if admin:
+                recent = _site_filtered(recent, params)
             return {
-                "quota": sum(log["quota"] for log in logs[lo:hi]),
+                "quota": sum(log["quota"] for log in picked),
                 "rpm": len(recent),
                 "tpm": sum(log["prompt_tokens"] + log["completion_tokens"] for log in recent),
             }
         rows: dict[tuple[int, str], dict[str, Any]] = {}  # by (UTC day number, model)
-        for log in logs[lo:hi]:
+        for log in picked:
             row = rows.get((log["created_at"] // 86_400, log["model_name"]))
             if row is None:
                 day = time.strftime("%Y-%m-%d", time.gmtime(log["created_at"]))
@@ -749,7 +775,7 @@ class Simulator:
 
     def _accounts(self) -> dict[int, site.Account]:
         with self._lock:
-            everything = self._indexes[(0, None, None)]
+            everything = self._indexes[_EVERYTHING]
             held, strays = self.logs(), list(everything.strays)
         found = site.accounts(held, strays)
         me = self.self_id()
@@ -811,15 +837,11 @@ class Simulator:
         ``request_id`` (exact matches; 0 or empty: no filter); whole model.Log rows."""
         kind = _go_int(params.get("type")) if self.config.type_filter else 0
         logs, lo, hi = self._range(params, kind)
-        username, group = params.get("username") or "", params.get("group") or ""
-        channel, request_id = _go_int(params.get("channel")), params.get("request_id") or ""
+        request_id = params.get("request_id") or ""
         picked = [
             log
-            for log in logs[lo:hi]
-            if (not username or log["username"] == username)
-            and (not channel or log["channel"] == channel)
-            and (not group or log["group"] == group)
-            and (not request_id or log["request_id"] == request_id)
+            for log in _site_filtered(logs[lo:hi], params)
+            if not request_id or log["request_id"] == request_id
         ]
         items = [admin_view(log, self.config) for log in reversed(picked)]
         return self._paged(items, params)
@@ -972,6 +994,22 @@ class _Handler(BaseHTTPRequestHandler):
             if start:
                 time.sleep(piece / rate)
             self.wfile.write(body[start : start + piece])
+
+
+def _site_filtered(logs: list[Log], params: dict[str, str]) -> list[Log]:
+    """``logs`` that match /api/log/'s ``username``, ``channel`` and ``group`` (exact
+    matches; 0 or empty: no filter)."""
+    username, group = params.get("username") or "", params.get("group") or ""
+    channel = _go_int(params.get("channel"))
+    if not (username or group or channel):
+        return logs
+    return [
+        log
+        for log in logs
+        if (not username or log["username"] == username)
+        and (not channel or log["channel"] == channel)
+        and (not group or log["group"] == group)
+    ]
 
 
 def _by_id(*runs: list[Log]) -> list[Log]:

@@ -1,4 +1,4 @@
-"""The bases of the streams: logs walked from `/api/log/self`, days from the stat endpoint."""
+"""The bases of the streams: logs walked from the log endpoint, days from the stat endpoint."""
 
 from __future__ import annotations
 
@@ -141,6 +141,7 @@ class LogStream(GatewayStream):
             rfc3339(span.end),
         )
         gateway, number = self.gateway, self.log_type.number
+        charge, site = self.log_type is USAGE, gateway.settings.site
         check = DayCheck(span, gateway.settings.stats_timezone) if self.log_type is USAGE else None
         with self.request_pool() as pool:
             walker = WindowWalker(
@@ -156,7 +157,7 @@ class LogStream(GatewayStream):
             # The next window is read while this one's records are written.
             for items, self.read_at in read_ahead(read):
                 own = gateway.own_type(self.name, number, items)
-                records = to_records(own, charge=self.log_type is USAGE)
+                records = to_records(own, charge=charge, site=site)
                 if check is not None:
                     check.add(records)
                 yield from records
@@ -175,6 +176,10 @@ class SnapshotStream(GatewayStream):
     is_sorted = False
     #: the endpoint listing the objects
     path: ClassVar[str]
+    #: whether it lists them a page at a time (`p` and `size`)
+    paged: ClassVar[bool] = False
+    #: the objects are the whole gateway's: read only with scope: site (an admin's token)
+    site_only: ClassVar[bool] = False
 
     def adapt(self, item: dict[str, Any]) -> dict[str, Any]:
         """An object as the stream's fields name it (most are as served)."""
@@ -182,7 +187,10 @@ class SnapshotStream(GatewayStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        items = self.gateway.objects(self.path)
+        if self.site_only and not self.gateway.settings.site:
+            self.logger.info("%s: only with scope: site; skipped.", self.name)
+            return
+        items = self.gateway.objects(self.path, paged=self.paged)
         if items is None:
             return
         fields = SNAPSHOT_FIELDS[self.name]

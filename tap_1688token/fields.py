@@ -220,6 +220,43 @@ MODEL_PRICE_FIELDS = (
     _SNAPSHOT_EXTRA,
 )
 
+#: scope site: every user of the gateway (GET /api/user/), the account's fields and more
+USER_FIELDS = (
+    *ACCOUNT_FIELDS[:-2],
+    Field("created_at", "integer", "When the user registered (Unix seconds), when sent."),
+    Field("last_login_at", "integer", "Last sign-in (Unix seconds), when sent."),
+    _SNAPSHOT_AT,
+    _SNAPSHOT_EXTRA,
+)
+
+#: scope site: the upstream channels (GET /api/channel/), never their keys
+CHANNEL_FIELDS = (
+    Field("id", "integer", "The channel's id: `channel` in the logs.", nullable=False),
+    Field("name", "string", "The channel's name."),
+    Field("type", "integer", "Upstream provider type (New API's constant/channel.go)."),
+    Field("status", "integer", "1 enabled, 2 disabled by hand, 3 disabled automatically."),
+    Field("group", "string", "Groups it serves, comma-separated."),
+    Field("models", "string", "Models it serves, comma-separated."),
+    Field("tag", "string", "Its tag, when set."),
+    Field("priority", "integer", "Priority among channels of a model."),
+    Field("weight", "integer", "Weight among channels of one priority."),
+    Field("base_url", "string", "The upstream's URL, when not the provider's default."),
+    Field(
+        "balance",
+        "number",
+        "Upstream balance in USD at the last balance check (never refreshed by the tap).",
+    ),
+    Field("balance_updated_time", "integer", "When the balance was checked (Unix seconds)."),
+    Field("used_quota", "integer", "Quota of the usage relayed through it, as the gateway counts."),
+    Field("created_time", "integer", "Created (Unix seconds)."),
+    Field("test_time", "integer", "Last tested (Unix seconds)."),
+    Field("response_time", "integer", "Response time of the last test (ms)."),
+    Field("auto_ban", "integer", "1 when failures disable it automatically."),
+    Field("remark", "string", "The operator's note."),
+    _SNAPSHOT_AT,
+    _SNAPSHOT_EXTRA,
+)
+
 HOURLY_USAGE_FIELDS = (
     Field(
         "created_at",
@@ -247,6 +284,8 @@ SNAPSHOT_FIELDS = {
     "api_keys": API_KEY_FIELDS,
     "gateway": GATEWAY_FIELDS,
     "model_prices": MODEL_PRICE_FIELDS,
+    "users": USER_FIELDS,
+    "channels": CHANNEL_FIELDS,
 }
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from tap_1688token import paging, timeunit
@@ -47,13 +48,26 @@ SNAPSHOT_MAX_PAGES = 1000
 #: group ratios beside /api/pricing's models)
 _ENVELOPE = frozenset({"data", "success", "message"})
 
-#: hourly usage, and the longest span New API answers for at once (a month, in seconds)
-HOURLY_PATH = "/api/data/self"
+#: the longest span New API's hourly usage answers for at once (a month, in seconds)
 HOURLY_SPAN = 2_592_000
 
-LOG_PATH = "/api/log/self"
-STAT_PATH = "/api/log/stat"
-SELF_STAT_PATH = "/api/log/self/stat"
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a scope reads: its logs, its sums, its hourly usage."""
+
+    logs: str
+    #: the sums a scope reads first (`stats_endpoint: auto`), and where else a server may
+    #: keep them (None: nowhere else)
+    stat: str
+    stat_fallback: str | None
+    hourly: str
+
+
+PATHS = {
+    "self": Paths("/api/log/self", "/api/log/self/stat", "/api/log/stat", "/api/data/self"),
+    "site": Paths("/api/log/", "/api/log/stat", None, "/api/data/"),
+}
 
 
 class Gateway:
@@ -71,8 +85,9 @@ class Gateway:
         self._upper = 0
         self._started_at = 0
         self._paging = Paging(1, None, totals=True)
+        self.paths = PATHS[settings.scope]
         configured = settings.stats_endpoint
-        self.stat_path = STAT_PATH if configured == "auto" else configured
+        self.stat_path = self.paths.stat if configured == "auto" else configured
         self._stat_answers: dict[tuple[int, int], Totals] = {}
         #: the unit probes' answers, by their bounds as sent
         self._probed: dict[tuple[int, int], Page] = {}
@@ -115,7 +130,17 @@ class Gateway:
             tap_now = int(self._now if self._now is not None else time.time())
             self._started_at = tap_now
             self._upper = self._bound(tap_now)
-            self._unit = self._resolve_unit()
+            try:
+                self._unit = self._resolve_unit()
+            except (PermissionRefused, EndpointMissing) as refused:
+                if not self.settings.site:
+                    raise
+                msg = (
+                    f"scope: site reads every user's logs from {self.paths.logs}, which "
+                    f"this gateway refuses to this token ({refused}); use an admin's access "
+                    "token (with its user_id), or scope: self"
+                )
+                raise GatewayError(msg) from None
             # Fixed once, so logs written during the run cannot shift any page; by the
             # earlier of the two clocks, so no log the server stamps later falls behind it.
             server_now = self.client.server_time()
@@ -169,7 +194,7 @@ class Gateway:
         # page whether the server counts from 0 or from 1.
         params = self._page_params(0, 0, self.settings.page_size, filtered=False)
         params.update(start_timestamp=start, end_timestamp=end)
-        page = parse_log_page(self.client.get_data(LOG_PATH, params))
+        page = parse_log_page(self.client.get_data(self.paths.logs, params))
         self._probed[start, end] = page
         newest = max((unix_seconds(i.get("created_at")) for i in page.items), default=None)
         return max(page.total or 0, len(page.items)), newest
@@ -236,15 +261,20 @@ class Gateway:
             start_timestamp=timeunit.to_wire(window.start, unit),
             end_timestamp=timeunit.to_wire(window.end, unit, end=True),
         )
-        return parse_log_page(self.client.get_data(LOG_PATH, params))
+        return parse_log_page(self.client.get_data(self.paths.logs, params))
 
     def _page_params(
         self, log_type: int, wire_page: int, page_size: int, *, filtered: bool = True
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"p": wire_page, "page_size": page_size, "type": log_type}
-        if filtered and self.settings.model_name:
-            params["model_name"] = self.settings.model_name
+        if filtered:
+            params.update(self._filters())
         return params
+
+    def _filters(self) -> dict[str, Any]:
+        """The settings that narrow the logs (and the sums) a run reads."""
+        model = self.settings.model_name
+        return ({"model_name": model} if model else {}) | self.settings.site_filters()
 
     def own_type(
         self, stream: str, number: int, items: list[dict[str, Any]]
@@ -354,31 +384,40 @@ class Gateway:
             "start_timestamp": timeunit.to_wire(start, unit),
             "end_timestamp": timeunit.to_wire(end, unit, end=True),
         }
-        if self.settings.model_name:
-            params["model_name"] = self.settings.model_name
+        params.update(self._filters())
         try:
             data = self.client.get_data(self.stat_path, params)
         except (PermissionRefused, EndpointMissing) as refused:
-            if self.settings.stats_endpoint != "auto" or self.stat_path == SELF_STAT_PATH:
+            fallback = self.paths.stat_fallback
+            if self.settings.stats_endpoint != "auto" or self.stat_path == fallback:
                 msg = f"stats_endpoint: {self.stat_path} refused this account: {refused}"
+                raise GatewayError(msg) from None
+            if fallback is None:
+                msg = (
+                    f"scope: site sums the gateway's logs with {self.stat_path}, which this "
+                    f"gateway refuses to this token ({refused}); use an admin's access token"
+                )
                 raise GatewayError(msg) from None
             LOGGER.info(
                 "%s is not open to this account (%s); using %s instead.",
                 self.stat_path,
                 refused,
-                SELF_STAT_PATH,
+                fallback,
             )
-            self.stat_path = SELF_STAT_PATH
+            self.stat_path = fallback
             data = self.client.get_data(self.stat_path, params)
         return parse_totals(data, self.stat_path)
 
-    def objects(self, path: str) -> list[dict[str, Any]] | None:
+    def objects(self, path: str, *, paged: bool = False) -> list[dict[str, Any]] | None:
         """The objects an endpoint lists (all its pages), or None if the server has none.
 
-        Answers New API gives: one object (`/api/user/self`, `/api/status`), a list, or
-        a page `{items, total}` walked with `p` and `size` (`/api/token/`).
+        Answers New API gives: one object (`/api/user/self`, `/api/status`), a list
+        (`/api/pricing`), or, `paged`, a page `{items, total}` walked with `p` and `size`
+        (`/api/token/`, `/api/user/`, `/api/channel/`); one-api pages those as bare lists,
+        `p` from 0, as it pages logs.
         """
-        envelope = self._if_served(path, {"p": 1, "size": SNAPSHOT_PAGE})
+        first = self.paging.first_page if paged else 1
+        envelope = self._if_served(path, {"p": first, "size": SNAPSHOT_PAGE})
         if envelope is None:
             return None
         data = envelope.get("data")
@@ -386,6 +425,8 @@ class Gateway:
             return self._pages(path, data)
         if isinstance(data, dict):
             return [data | {k: v for k, v in envelope.items() if k not in _ENVELOPE}]
+        if isinstance(data, list) and paged:
+            return self._list_pages(path, first, data)
         if isinstance(data, list):
             siblings = {k: v for k, v in envelope.items() if k not in _ENVELOPE}
             return [item | siblings for item in data if isinstance(item, dict)]
@@ -396,14 +437,20 @@ class Gateway:
         """The server's hourly usage rows from `start` to `end` (inclusive), None if it has
         none to serve: asked a month at a time, New API's longest span."""
         rows: list[dict[str, Any]] = []
+        path, username = self.paths.hourly, self.settings.username
         for first in range(start, end + 1, HOURLY_SPAN):
-            params = {"start_timestamp": first, "end_timestamp": min(end, first + HOURLY_SPAN - 1)}
-            envelope = self._if_served(HOURLY_PATH, params)
+            params: dict[str, Any] = {
+                "start_timestamp": first,
+                "end_timestamp": min(end, first + HOURLY_SPAN - 1),
+            }
+            if username:
+                params["username"] = username
+            envelope = self._if_served(path, params)
             if envelope is None:
                 return None
             data = envelope.get("data")
             if not isinstance(data, list):
-                msg = f"{HOURLY_PATH}: unexpected `data`: {str(data)[:120]!r}"
+                msg = f"{path}: unexpected `data`: {str(data)[:120]!r}"
                 raise GatewayError(msg)
             rows += [row for row in data if isinstance(row, dict)]
         return rows
@@ -427,10 +474,29 @@ class Gateway:
             )
             return None
 
+    def _list_pages(self, path: str, first_page: int, first: list[Any]) -> list[dict[str, Any]]:
+        """Pages without a total, read to the first empty one: the rows a page holds are
+        the server's to choose (one-api: 10, whatever `size` asks)."""
+        items, page, previous = list(first), first_page, first
+        while previous:
+            page += 1
+            if page - first_page >= SNAPSHOT_MAX_PAGES:
+                msg = f"{path}: still listing objects after {SNAPSHOT_MAX_PAGES} pages"
+                raise GatewayError(msg)
+            more = self.client.get_data(path, {"p": page, "size": SNAPSHOT_PAGE})
+            if not isinstance(more, list):
+                msg = f"{path}: page {page} is not a list like the first: {str(more)[:120]!r}"
+                raise GatewayError(msg)
+            if more == previous:
+                break  # a server that does not page answers every page alike: all was read
+            items += more
+            previous = more
+        return [item for item in items if isinstance(item, dict)]
+
     def _pages(self, path: str, first: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = list(first["items"])
         total = _count(first.get("total"))
-        page = 1
+        page = self.paging.first_page
         while len(items) < total and page < SNAPSHOT_MAX_PAGES:
             page += 1
             data = self.client.get_data(path, {"p": page, "size": SNAPSHOT_PAGE})
@@ -446,7 +512,7 @@ class Gateway:
 
 
 def parse_log_page(data: Any) -> Page:
-    """`data` of /api/log/self: `{items, total, page_size}`; a bare list on some forks."""
+    """`data` of a log page: `{items, total, page_size}`; a bare list on some forks."""
     items: Any
     total: Any
     size: Any
@@ -462,10 +528,10 @@ def parse_log_page(data: Any) -> Page:
         # with [] (GORM makes the slice): null is a glitch of a busy server.
         return Page(items=[], total=None, null=True)
     else:
-        msg = f"/api/log/self: unexpected `data` of type {type(data).__name__}"
+        msg = f"log page: unexpected `data` of type {type(data).__name__}"
         raise GatewayError(msg)
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        msg = "/api/log/self: `data.items` is not a list of log objects"
+        msg = "log page: `data.items` is not a list of log objects"
         raise GatewayError(msg)
     counted = None if total is None else _count(total)
     return Page(items=items, total=counted, page_size=_count(size) or None)

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import operator
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -34,6 +34,9 @@ IDENTITY_FIELDS = (
     "content",
     "request_id",
 )
+#: a site's logs are many users': the user's id joins the identity, so two users' logs
+#: alike in every other field (a renamed user's, a blank username) never share a key
+SITE_IDENTITY_FIELDS = (*IDENTITY_FIELDS, "user_id")
 
 #: every field of the log schemas, in their order
 RECORD_FIELDS = tuple(field.name for field in LOG_FIELDS)
@@ -86,11 +89,12 @@ def rfc3339(seconds: int) -> str:
 
 
 def to_records(
-    items_newest_first: Iterable[dict[str, Any]], *, charge: bool = False
+    items_newest_first: Iterable[dict[str, Any]], *, charge: bool = False, site: bool = False
 ) -> list[dict[str, Any]]:
     """Records of one window, oldest first, each with its `log_key`.
 
-    With `charge`, each also carries the charge's inputs read out of `other`.
+    With `charge`, each also carries the charge's inputs read out of `other`; with `site`,
+    the key tells users apart (`SITE_IDENTITY_FIELDS`).
 
     Servers list newest first (`id` descending), so reversing gives insertion order;
     the stable sort by second keeps it among logs of the same second, and the ordinal
@@ -101,9 +105,10 @@ def to_records(
     rows.sort(key=operator.itemgetter(0))
     seen: dict[tuple[int, str], int] = {}
     records = []
+    identity = _site_identity_values if site else _identity_values
     for seconds, item in rows:
         record = _normalize_plain(item, seconds) or normalize(item, seconds)
-        digest = identity_digest(record)
+        digest = identity_digest(record, identity)
         ordinal = seen.get((seconds, digest), 0)
         seen[seconds, digest] = ordinal + 1
         record["log_key"] = f"{seconds}-{digest}-{ordinal}"
@@ -116,12 +121,15 @@ def to_records(
 
 
 _identity_values = operator.itemgetter(*IDENTITY_FIELDS)
+_site_identity_values = operator.itemgetter(*SITE_IDENTITY_FIELDS)
 
 
-def identity_digest(record: dict[str, Any]) -> str:
+def identity_digest(
+    record: dict[str, Any], identity: Callable[[dict[str, Any]], Any] = _identity_values
+) -> str:
     # Empty, zero and missing are one value, so a server that starts sending a field
     # as "" or 0 does not change the keys of logs it already served.
-    values = [value or None for value in _identity_values(record)]
+    values = [value or None for value in identity(record)]
     # Byte for byte what json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     # gave the first releases (tests/test_records.py pins it), at a fifth of the cost.
     canonical = msgspec.json.encode(values)

@@ -13,6 +13,11 @@ from singer_sdk import typing as th
 
 from tap_1688token.errors import SettingError
 
+#: whose logs a run reads: the token's own account, or the whole gateway's (an admin's)
+SCOPES = ("self", "site")
+#: the settings that filter a site's logs (New API's /api/log/ query parameters)
+SITE_FILTERS = ("username", "group", "channel")
+
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "api_key",
@@ -37,6 +42,35 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType,
         title="User ID",
         description="Sent as the New-Api-User header, which New API requires with an access token.",
+    ),
+    th.Property(
+        "scope",
+        th.StringType(allowed_values=list(SCOPES)),
+        default="self",
+        title="Scope",
+        description=(
+            "self: the account's own logs (/api/log/self). site: every user's logs of the "
+            "gateway (/api/log/, an admin's access token), with user and channel columns, "
+            "and the users and channels streams."
+        ),
+    ),
+    th.Property(
+        "username",
+        th.StringType,
+        title="Username filter (site)",
+        description="With scope site: only this user's logs (New API's username filter).",
+    ),
+    th.Property(
+        "group",
+        th.StringType,
+        title="Group filter (site)",
+        description="With scope site: only logs billed under this user group.",
+    ),
+    th.Property(
+        "channel",
+        th.IntegerType(minimum=1),
+        title="Channel filter (site)",
+        description="With scope site: only logs relayed through this upstream channel id.",
     ),
     th.Property(
         "start_date",
@@ -96,8 +130,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         default="auto",
         title="Stats endpoint",
         description=(
-            "Where daily_stats asks. auto: /api/log/stat (the vendor's page; admin-only on "
-            "New API), falling back to /api/log/self/stat when refused."
+            "Where daily_stats asks. auto: with scope self /api/log/self/stat (the account's "
+            "own sums), falling back to /api/log/stat (the vendor's page) where the server "
+            "lacks it; with scope site /api/log/stat (the whole gateway's, admin only)."
         ),
     ),
     th.Property(
@@ -179,6 +214,10 @@ class Settings:
     api_key: str
     base_url: str
     user_id: int | None
+    scope: str
+    username: str | None
+    group: str | None
+    channel: int | None
     #: Unix seconds
     start_date: int | None
     #: Unix seconds
@@ -216,7 +255,28 @@ class Settings:
             raise SettingError(msg)
         values["start_date"], values["end_date"] = start, end
         values["stats_timezone"] = _timezone(values["stats_timezone"])
+        if values["scope"] != "site":
+            for name in SITE_FILTERS:
+                if values[name] is not None:
+                    msg = f"{name}: filters a site's logs; it needs scope: site"
+                    raise SettingError(msg)
+        elif values["stats_endpoint"] == "/api/log/self/stat":
+            msg = (
+                "stats_endpoint: /api/log/self/stat sums the token's own logs, not the "
+                "site's; with scope: site use auto or /api/log/stat"
+            )
+            raise SettingError(msg)
         return cls(**values)
+
+    @property
+    def site(self) -> bool:
+        """Whether the run reads the whole gateway (scope: site)."""
+        return self.scope == "site"
+
+    def site_filters(self) -> dict[str, Any]:
+        """The site filters set, as /api/log/ and /api/log/stat take them."""
+        found = {name: getattr(self, name) for name in SITE_FILTERS}
+        return {name: value for name, value in found.items() if value is not None}
 
     def __repr__(self) -> str:  # the dataclass default would print api_key
         return f"Settings(base_url={self.base_url!r}, user_id={self.user_id!r})"

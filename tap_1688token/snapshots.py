@@ -2,7 +2,9 @@
 
 New API's objects carry secrets beside their figures: an API key's `key`, a channel's
 upstream `key`, a user's `password` and `access_token`. Whatever a server version sends,
-those names never reach a record, not even inside `extra`.
+those names never reach a record, not even inside `extra`; nor do the free-form settings
+where operators keep credentials (a user's `setting` holds a webhook secret, a channel's a
+proxy URL with its password, its overrides authorization headers).
 """
 
 from __future__ import annotations
@@ -13,7 +15,21 @@ from tap_1688token.fields import Field
 from tap_1688token.values import fit
 
 #: fields never exported, whatever object they are in
-SECRET_FIELDS = frozenset({"key", "password", "access_token", "secret", "api_key"})
+SECRET_FIELDS = frozenset(
+    {
+        "key",
+        "password",
+        "original_password",
+        "access_token",
+        "secret",
+        "api_key",
+        "webhook_secret",
+        "verification_code",
+        "setting",
+        "header_override",
+        "param_override",
+    }
+)
 
 
 def snapshot_row(item: dict[str, Any], fields: tuple[Field, ...], at: str) -> dict[str, Any]:

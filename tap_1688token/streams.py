@@ -75,6 +75,7 @@ class ApiKeysStream(SnapshotStream):
 
     name = "api_keys"
     path = "/api/token/"
+    paged = True
     primary_keys = ["id"]  # noqa: RUF012 - the SDK reads a list
 
 
@@ -101,6 +102,26 @@ class ModelPricesStream(SnapshotStream):
         return {**item, "group_ratios": item.get("group_ratio")} if "group_ratio" in item else item
 
 
+class UsersStream(SnapshotStream):
+    """The gateway's users, with their balances (scope: site)."""
+
+    name = "users"
+    path = "/api/user/"
+    paged = True
+    site_only = True
+    primary_keys = ["id"]  # noqa: RUF012 - the SDK reads a list
+
+
+class ChannelsStream(SnapshotStream):
+    """The gateway's upstream channels: balance and usage (scope: site; never their keys)."""
+
+    name = "channels"
+    path = "/api/channel/"
+    paged = True
+    site_only = True
+    primary_keys = ["id"]  # noqa: RUF012 - the SDK reads a list
+
+
 class HourlyUsageStream(HourlyUsage):
     """The gateway's hourly usage per model (New API's data export)."""
 
@@ -121,4 +142,6 @@ STREAM_TYPES = (
     ApiKeysStream,
     GatewaySettingsStream,
     ModelPricesStream,
+    UsersStream,
+    ChannelsStream,
 )

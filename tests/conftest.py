@@ -174,8 +174,10 @@ def make_sim():
 
     def factory(n: int = 2000, *, days: int = 10, seed: int = 1, start: int = T0, **options):
         # Every type New API writes, so every log stream has logs to deliver.
+        # The account's own logs: /api/log/self serves the token's user only.
+        user = {"user_id": options["user_id"]} if options.get("user_id") else {}
         logs = generate_logs(
-            n, start=start, end=start + days * DAY, seed=seed, type_weights=ALL_TYPE_WEIGHTS
+            n, start=start, end=start + days * DAY, seed=seed, type_weights=ALL_TYPE_WEIGHTS, **user
         )
         sim = Simulator(logs, SimConfig(**options))
         serving = sim.serve()

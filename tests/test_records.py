@@ -286,3 +286,17 @@ def test_the_charges_inputs_are_typed_columns_and_other_stays_whole():
     # the other log streams have no such columns
     (plain,) = to_records([item])
     assert "model_ratio" not in plain
+
+
+def test_a_site_key_depends_on_its_own_users_logs_only():
+    # Users 6 and 7 both logged as "sam": a renamed user's logs and the new holder's.
+    call = {"created_at": 1_750_000_000, "type": 2, "username": "sam", "quota": 5}
+    sixes = [{**call, "user_id": 6}]
+    sevens = [{**call, "user_id": 7}, {**call, "user_id": 7}]
+    alone = [r["log_key"] for r in to_records(sevens, site=True)]
+    beside = [r["log_key"] for r in to_records([*sevens, *sixes], site=True) if r["user_id"] == 7]
+    assert alone == beside and len(set(alone)) == 2
+    # The account's own keys (scope self) stay those of the first release: no user_id.
+    assert [r["log_key"] for r in to_records(sevens)] == [
+        r["log_key"] for r in to_records([{**item, "user_id": 1} for item in sevens])
+    ]

@@ -20,7 +20,8 @@ def test_a_key_row_never_carries_the_key_at_any_depth():
         "remain_quota": "250000",
         "unlimited_quota": False,
         "expired_time": -1,
-        "setting": {"access_token": SECRET, "nested": [{"password": SECRET, "ok": 1}]},
+        "limits": {"access_token": SECRET, "nested": [{"password": SECRET, "ok": 1}]},
+        "setting": {"webhook_url": "https://hooks.example/x", "webhook_secret": SECRET},
     }
     row = snapshot_row(item, API_KEY_FIELDS, AT)
     assert SECRET not in json.dumps(row)
@@ -28,7 +29,8 @@ def test_a_key_row_never_carries_the_key_at_any_depth():
     assert row["remain_quota"] == 250000
     assert row["expired_time"] == -1
     assert row["snapshot_at"] == AT
-    assert row["extra"] == {"setting": {"nested": [{"ok": 1}]}}
+    # Settings are where credentials hide in free form: withheld whole.
+    assert row["extra"] == {"limits": {"nested": [{"ok": 1}]}}
 
 
 def test_every_field_is_present_and_a_misfit_is_kept_as_sent():
