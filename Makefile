@@ -28,8 +28,10 @@ test: lint meltano
 	$(UV) run pytest
 
 # The simulator, the tap through Meltano into DuckDB twice, and what the warehouse holds.
+# `make demo SCOPE=site`: a gateway of several users, read as its operator.
+SCOPE ?= self
 demo:
-	@PYTHON=$(PYTHON) bash demo/run.sh
+	@PYTHON=$(PYTHON) bash demo/run.sh --scope $(SCOPE)
 
 # A realistic New API account on http://127.0.0.1:8765 (token sim-token, user 1), for
 # `meltano run tap-1688token target-duckdb` by hand. Ctrl-C stops it.

@@ -13,6 +13,7 @@ what a user can check for themselves.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -36,6 +37,8 @@ MELTANO = ROOT / ".tools" / "venv" / "bin" / "meltano"
 OUTPUT = ROOT / "output"
 PIPELINE = ("tap-1688token", "target-duckdb")
 NEW_TRAFFIC = 500
+#: users of the simulated site (`make demo SCOPE=site`)
+SITE_USERS = 6
 _SHOWN = re.compile(r"Reading \w+_\w+ from|Loading \d+ rows|\[error|ERROR|Traceback|failed")
 _TTY = sys.stdout.isatty()
 
@@ -53,9 +56,11 @@ class DemoError(RuntimeError):
 
 
 @contextmanager
-def simulator() -> Iterator[tuple[str, Any]]:
-    """Start the standalone simulator (no steady traffic: the demo adds its own)."""
+def simulator(users: int = 1) -> Iterator[tuple[str, Any]]:
+    """Start the standalone simulator (no steady traffic: the demo adds its own); `users`
+    above 1: a whole site, the token an admin's."""
     argv = [sys.executable, "-m", "simulator", "--port", "0", "--live-rate", "0"]
+    argv += ["--users", str(users)]
     proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -219,7 +224,15 @@ def _dotenv_has_key() -> bool:
     return any(pattern.match(line) for line in dotenv.read_text().splitlines())
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
+    parser.add_argument(
+        "--scope",
+        choices=("self", "site"),
+        default="self",
+        help="site: a gateway of several users, read with an admin's token (scope: site)",
+    )
+    args = parser.parse_args(argv)
     OUTPUT.mkdir(exist_ok=True)
     real = bool(os.environ.get("TAP_1688TOKEN_API_KEY")) or _dotenv_has_key()
     env = {
@@ -228,23 +241,27 @@ def main() -> int:
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         # target-duckdb stamps each row it loads or upserts: how the demo tells what a run did.
         "TARGET_DUCKDB_ADD_METADATA_COLUMNS": "true",
+        "TAP_1688TOKEN_SCOPE": args.scope,
     }
     # As meltano.yml's environments set target-duckdb's filepath.
     duckdb_file = OUTPUT / ("1688token.duckdb" if real else "warehouse.duckdb")
     if real:
         step("TAP_1688TOKEN_API_KEY is set: syncing that account (meltano environment prod)")
         return show_real(env, duckdb_file)
-    return show_simulated(env, duckdb_file)
+    return show_simulated(env, duckdb_file, site=args.scope == "site")
 
 
-def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
-    step("Starting the API simulator (python -m simulator): a New API account on loopback")
-    with simulator() as (base_url, info):
+def show_simulated(env: dict[str, str], duckdb_file: Path, *, site: bool) -> int:
+    what = f"a New API site of {SITE_USERS} users" if site else "a New API account"
+    step(f"Starting the API simulator (python -m simulator): {what} on loopback")
+    with simulator(SITE_USERS if site else 1) as (base_url, info):
         days = (info["newest"] - info["oldest"]) / 86_400
         print(
             f"    {base_url}: {info['logs']:,} logs over {days:.0f} days, "
             f"{len(info['types'])} log types, ids modulo 1024, `other` as a JSON string"
         )
+        if site:
+            print("    scope: site — every user's logs from /api/log/, with an admin's token")
         # The simulator's own credentials, over any in the environment or .env.
         env.update(
             TAP_1688TOKEN_BASE_URL=base_url,
@@ -274,6 +291,8 @@ def show_simulated(env: dict[str, str], duckdb_file: Path) -> int:
             "server ids (New API sends id % 1024): log_key, not id, tells them apart."
         )
         ok &= report_usage(db)
+        if site:
+            ok &= report_site(db)
     where = duckdb_file.relative_to(ROOT)
     print(f"\nRun 1 took {after1.took:.1f} s, run 2 {after2.took:.1f} s. Warehouse: {where}")
     if not ok:
@@ -410,6 +429,29 @@ def report_usage(db: wh.DuckDB) -> bool:
     bad = [row for row in recon if row[4] != 0 or row[6] != 0]
     print(f"    days: {len(recon)}; days with a difference: {len(bad)}")
     return not bad
+
+
+def report_site(db: wh.DuckDB) -> bool:
+    """Per user and per channel: the gateway's own counters beside the summed usage logs."""
+    step("Users: the gateway's counters (users) vs their usage_logs")
+    users = wh.users_vs_logs(db)
+    print(
+        wh.format_table(
+            ["user", "name", "balance", "used_quota", "logs' quota", "requests", "logs", "equal"],
+            [[*row, "yes" if row[3] == row[4] and row[5] == row[6] else "NO"] for row in users],
+        )
+    )
+    step("Channels: quota relayed (channels) vs their usage_logs; upstream balance, USD")
+    channels = wh.channels_vs_logs(db)
+    print(
+        wh.format_table(
+            ["channel", "name", "used_quota", "logs' quota", "balance", "equal"],
+            [[*row, "yes" if row[2] == row[3] else "NO"] for row in channels],
+        )
+    )
+    bad = [r for r in users if r[3] != r[4] or r[5] != r[6]] + [r for r in channels if r[2] != r[3]]
+    print(f"    users: {len(users)}, channels: {len(channels)}; differing: {len(bad)}")
+    return bool(users) and bool(channels) and not bad
 
 
 if __name__ == "__main__":

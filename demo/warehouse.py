@@ -236,6 +236,35 @@ def reconcile(db: Warehouse) -> list[tuple[Any, ...]]:
     )
 
 
+def users_vs_logs(db: Warehouse) -> list[tuple[Any, ...]]:
+    """Per user (scope site): id, name, balance, the gateway's used_quota, the quota of
+    their usage logs, the gateway's request_count, and their usage logs."""
+    return db.rows(
+        f"""
+        SELECT u.id, u.username, u.quota, u.used_quota, coalesce(l.quota, 0), u.request_count,
+               coalesce(l.calls, 0)
+        FROM {SCHEMA}.users u
+        LEFT JOIN (SELECT user_id, sum(quota) AS quota, count(*) AS calls
+                   FROM {SCHEMA}.usage_logs GROUP BY user_id) l ON l.user_id = u.id
+        ORDER BY u.id
+        """
+    )
+
+
+def channels_vs_logs(db: Warehouse) -> list[tuple[Any, ...]]:
+    """Per channel (scope site): id, name, the gateway's used_quota, the quota of the usage
+    logs relayed through it, and its upstream balance."""
+    return db.rows(
+        f"""
+        SELECT c.id, c.name, c.used_quota, coalesce(l.quota, 0), c.balance
+        FROM {SCHEMA}.channels c
+        LEFT JOIN (SELECT channel, sum(quota) AS quota
+                   FROM {SCHEMA}.usage_logs GROUP BY channel) l ON l.channel = c.id
+        ORDER BY c.id
+        """
+    )
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain text table; numbers right-aligned with thousands separators."""
 

@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--total-cap", type=int, default=None, help="largest `total` answered")
     parser.add_argument("--admin", action="store_true", help="also answer /api/log/stat")
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=1,
+        help="above 1: a site of that many users, the token an admin's (for scope: site)",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument(
         "--rate-limit", type=_rate_limit, default=None, help="requests/seconds, e.g. 360/180"
@@ -198,6 +204,7 @@ def build(args: argparse.Namespace) -> DemoSimulator:
         clock_offset=args.clock_offset,
         trickle_bytes_per_second=args.trickle,
         redirects=dict(args.redirect),
+        users=max(args.users, 1),
     )
     if args.stray_logs > 0:
         sim.add_stray_logs(stray_logs(args.stray_logs, seed=args.seed, user_id=args.user_id or 1))

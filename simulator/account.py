@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .data import TYPE_CONSUME, Log, generate_logs
+from .data import TYPE_CONSUME, Log, generate_logs, site_logs
 from .server import Response, SimConfig, Simulator, json_response
 
 #: mostly billed calls; errors and refunds as a busy account sees them; a top-up a day or so;
@@ -35,6 +35,8 @@ ACCOUNT_TYPE_WEIGHTS: Mapping[int, float] = {
     4: 0.0004,
 }
 DAY = 86_400
+#: the names of a site's users, in turn (a number follows once they run out)
+SITE_NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 
 
 class DemoSimulator(Simulator):
@@ -46,10 +48,13 @@ class DemoSimulator(Simulator):
         config: SimConfig,
         rate: float,
         type_weights: Mapping[int, float] = ACCOUNT_TYPE_WEIGHTS,
+        users: Sequence[tuple[int, str]] = (),
     ) -> None:
         super().__init__(logs, config)
         self.rate = rate  # logs per minute
         self.type_weights = type_weights
+        #: a site's users (id, name): new traffic comes from all of them; empty: one account
+        self.users = tuple(users)
         self.add_route("/_sim/summary", lambda _params: json_response(200, self.summary()))
         self.add_route("/_sim/traffic", self._traffic)
 
@@ -57,6 +62,21 @@ class DemoSimulator(Simulator):
         """``n`` realistic logs over the last ``spread`` seconds (never before the newest)."""
         if n <= 0:
             return []
+        if len(self.users) > 1:
+            with self._lock:
+                newest = max((log["created_at"] for log in self.logs()), default=0)
+                end = max(int(self.clock()), newest)
+                self._live_seq += 1
+                logs = site_logs(
+                    n,
+                    start=max(end - spread, newest),
+                    end=end,
+                    seed=self.config.seed * 1_000_003 + self._live_seq,
+                    users=self.users,
+                    type_weights=self.type_weights,
+                    twin_fraction=0.02,
+                )
+                return self.add_logs(logs)
         # Duplicates as in the history: identical calls in one second are what log_key is for.
         return self.add_live_logs(
             n, spread=spread, type_weights=self.type_weights, duplicate_fraction=0.02
@@ -108,13 +128,15 @@ def build_account(
     rate: float = 20,
     now: int | None = None,
     type_weights: Mapping[int, float] = ACCOUNT_TYPE_WEIGHTS,
+    users: int = 1,
     **config: Any,
 ) -> DemoSimulator:
     """The demo account: ``days`` of history up to ``now`` (default: the server's clock, the
     current second plus any ``clock_offset``).
 
     ``logs`` (default ``days`` x ``per_day``) is how many; ``config`` overrides the account's
-    :class:`SimConfig` fields.
+    :class:`SimConfig` fields. ``users`` above 1: a whole site of that many users (the first
+    is the token's, an admin), its history and traffic everyone's (:func:`site_logs`).
     """
     options: dict[str, Any] = {
         "unit": "s",
@@ -128,9 +150,22 @@ def build_account(
     options.update(config)
     settings = SimConfig(**options)
     end = int(time.time() + settings.clock_offset) if now is None else now
+    count = max(1, int(days * per_day)) if logs is None else logs
+    start = end - int(days * DAY)
+    if users > 1:
+        first = settings.user_id or 1
+        site = tuple(
+            (first + i, SITE_NAMES[i % len(SITE_NAMES)] + ("" if i < len(SITE_NAMES) else str(i)))
+            for i in range(users)
+        )
+        settings.is_admin = True
+        history = site_logs(
+            count, start=start, end=end, seed=seed, users=site, type_weights=type_weights
+        )
+        return DemoSimulator(history, settings, rate, type_weights, users=site)
     history = generate_logs(
-        max(1, int(days * per_day)) if logs is None else logs,
-        start=end - int(days * DAY),
+        count,
+        start=start,
         end=end,
         seed=seed,
         type_weights=type_weights,
