@@ -33,6 +33,8 @@ STREAMS = {
     "api_keys",
     "gateway",
     "model_prices",
+    "users",
+    "channels",
 }
 
 
