@@ -23,6 +23,18 @@ class Field:
     description: str
     nullable: bool = True
     format: str | None = None
+    #: the name the server sends it under, when the column's differs
+    source: str | None = None
+
+    @property
+    def sent_as(self) -> str:
+        return self.source or self.name
+
+
+#: New API's `group` is a reserved word in every warehouse's SQL (and breaks generated
+#: views): every stream emits it as `user_group`.
+def _group(description: str) -> Field:
+    return Field("user_group", "string", f"{description} (sent as `group`).", source="group")
 
 
 def _charge(name: str, kind: str, description: str) -> Field:
@@ -70,7 +82,7 @@ LOG_FIELDS = (
         "string",
         "Upstream channel name (blank for non-admin users on New API).",
     ),
-    Field("group", "string", "User group the request was billed under."),
+    _group("User group the request was billed under"),
     Field("ip", "string", "Client IP, when the user enabled IP logging."),
     Field("request_id", "string", "Server request id (recent servers only)."),
     Field(
@@ -162,7 +174,7 @@ ACCOUNT_FIELDS = (
     Field("role", "integer", "Role: 1 user, 10 admin, 100 root (New API)."),
     Field("status", "integer", "1 enabled, 2 disabled."),
     Field("email", "string", "Email address, when set."),
-    Field("group", "string", "The user's group (its ratio prices every call)."),
+    _group("The user's group, whose ratio prices every call"),
     Field("quota", "integer", "Quota left to spend (500,000 = 1 USD by default)."),
     Field("used_quota", "integer", "Quota spent so far, as the gateway counts it."),
     Field("request_count", "integer", "Requests made so far, as the gateway counts them."),
@@ -180,7 +192,7 @@ API_KEY_FIELDS = (
     Field("user_id", "integer", "Owner's user id."),
     Field("name", "string", "The key's name: token_name in the logs."),
     Field("status", "integer", "1 enabled, 2 disabled, 3 expired, 4 exhausted."),
-    Field("group", "string", "Group the key bills under, when set."),
+    _group("Group the key bills under, when set"),
     Field("created_time", "integer", "Created (Unix seconds)."),
     Field("accessed_time", "integer", "Last used (Unix seconds)."),
     Field("expired_time", "integer", "Expires (Unix seconds; -1 never)."),
@@ -235,7 +247,7 @@ CHANNEL_FIELDS = (
     Field("name", "string", "The channel's name."),
     Field("type", "integer", "Upstream provider type (New API's constant/channel.go)."),
     Field("status", "integer", "1 enabled, 2 disabled by hand, 3 disabled automatically."),
-    Field("group", "string", "Groups it serves, comma-separated."),
+    _group("User groups it serves, comma-separated"),
     Field("models", "string", "Models it serves, comma-separated."),
     Field("tag", "string", "Its tag, when set."),
     Field("priority", "integer", "Priority among channels of a model."),

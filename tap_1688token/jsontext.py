@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -15,6 +16,7 @@ def loads(text: bytes | str) -> Any:
     values wherever both accept the text. What it refuses, json may still accept (NaN,
     numbers beyond a float's range, escaped lone surrogates); json's answer stands then.
     """
+    text = _mend_nul(text)
     try:
         try:
             return msgspec.json.decode(text)
@@ -23,6 +25,20 @@ def loads(text: bytes | str) -> Any:
     except RecursionError:
         msg = "JSON nested too deeply"
         raise ValueError(msg) from None
+
+
+#: an escaped NUL: valid JSON, but PostgreSQL's text refuses it ("text fields cannot contain
+#: NUL") and fails the whole load; it becomes U+FFFD, as a lone surrogate does
+_NUL, _NUL_TEXT = b"\\u0000", "\\u0000"
+#: the escape itself, not the text "\\u0000" (a backslash escaped, then "u0000")
+_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+_NUL_ESCAPE_TEXT = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _mend_nul(text: bytes | str) -> bytes | str:
+    if isinstance(text, bytes):
+        return _NUL_ESCAPE.sub(rb"\1\\ufffd", text) if _NUL in text else text
+    return _NUL_ESCAPE_TEXT.sub(r"\1\\ufffd", text) if _NUL_TEXT in text else text
 
 
 def _without_lone_surrogates(value: Any) -> Any:

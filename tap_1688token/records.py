@@ -14,7 +14,7 @@ import msgspec
 from tap_1688token import jsontext
 from tap_1688token.errors import GatewayError
 from tap_1688token.fields import CHARGE_FIELDS, LOG_FIELDS
-from tap_1688token.values import fit, read_int
+from tap_1688token.values import INT64_MAX, INT64_MIN, as_sent, fit, read_int
 
 #: fields that identify a log and that servers store once and never rewrite. Not `id`
 #: (a db id, id % 1024, a row position or 0 by server version), not `channel_name` (a
@@ -30,7 +30,7 @@ IDENTITY_FIELDS = (
     "completion_tokens",
     "use_time",
     "is_stream",
-    "group",
+    "user_group",
     "content",
     "request_id",
 )
@@ -47,14 +47,21 @@ _NO_CHARGE = dict.fromkeys(_CHARGE_TYPES)
 _DERIVED = frozenset({"log_key", "created_at", "other", "other_raw", "extra", *_CHARGE_TYPES})
 
 
+#: the column of each field a server sends under another name
+RENAMED = {f.source: f.name for f in LOG_FIELDS if f.source}
+
+
 def _typed(json_type: str) -> frozenset[str]:
-    return frozenset(f.name for f in LOG_FIELDS if f.type == json_type and f.name not in _DERIVED)
+    return frozenset(
+        f.sent_as for f in LOG_FIELDS if f.type == json_type and f.name not in _DERIVED
+    )
 
 
+# What a server sends: by the names it sends them under.
 INTEGER_FIELDS = _typed("integer")
 STRING_FIELDS = _typed("string")
 BOOLEAN_FIELDS = _typed("boolean")
-KNOWN_FIELDS = frozenset(RECORD_FIELDS) - {"log_key", "extra", *_CHARGE_TYPES}
+KNOWN_FIELDS = frozenset(f.sent_as for f in LOG_FIELDS) - {"log_key", "extra", *_CHARGE_TYPES}
 
 # Above this a `created_at` is milliseconds (year 5138 in seconds).
 _MS_THRESHOLD = 100_000_000_000
@@ -159,9 +166,12 @@ def _normalize_plain(item: dict[str, Any], seconds: int) -> dict[str, Any] | Non
         plain = _is_plain(*shape)
         if len(_plain_shapes) < 1024:  # a server varying its shapes endlessly: stop learning
             _plain_shapes[shape] = plain
-    if not plain:
+    if not plain or any(type(v) is int and not INT64_MIN <= v <= INT64_MAX for v in item.values()):
         return None
     record = _EMPTY_RECORD | item
+    for source, name in RENAMED.items():
+        if source in record:
+            record[name] = record.pop(source)
     record["created_at"] = rfc3339(seconds)
     if "other" in item:
         record["other"], record["other_raw"] = parse_other(item["other"])
@@ -197,9 +207,9 @@ def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
             extra[field] = value
             continue
         typed, ok = _coerce(field, value)
-        record[field] = typed
+        record[RENAMED.get(field, field)] = typed
         if not ok:
-            extra[field] = value
+            extra[field] = as_sent(value)
     record["extra"] = extra or None
     return record
 
@@ -238,7 +248,7 @@ def _coerce(field: str, value: Any) -> tuple[Any, bool]:
     if field in INTEGER_FIELDS:
         if isinstance(value, bool):
             return int(value), True
-        number = read_int(value)
+        number = fit("integer", value)
         return number, number is not None
     if field in BOOLEAN_FIELDS:
         if isinstance(value, bool):

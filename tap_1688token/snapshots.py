@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tap_1688token.fields import Field
-from tap_1688token.values import fit
+from tap_1688token.values import as_sent, fit
 
 #: fields never exported, whatever object they are in
 SECRET_FIELDS = frozenset(
@@ -39,22 +39,22 @@ def snapshot_row(item: dict[str, Any], fields: tuple[Field, ...], at: str) -> di
 
 def typed_row(item: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
     """`item` as a record of `fields`; the rest, and values that do not fit, in `extra`."""
-    known = {field.name: field for field in fields}
-    row: dict[str, Any] = dict.fromkeys(known)
+    known = {field.sent_as: field for field in fields}
+    row: dict[str, Any] = dict.fromkeys(field.name for field in fields)
     extra: dict[str, Any] = {}
     for name, value in item.items():
         if name in SECRET_FIELDS:
             continue
         field = known.get(name)
         if field is None or name in ("snapshot_at", "extra"):
-            extra[name] = _without_secrets(value)
+            extra[name] = _without_secrets(as_sent(value))
             continue
         typed = fit(field.type, value)
         if field.type == "object" and typed is not None:
             typed = _without_secrets(typed)
-        row[name] = typed
+        row[field.name] = typed
         if typed is None and value is not None:
-            extra[name] = _without_secrets(value)
+            extra[name] = _without_secrets(as_sent(value))
     row["extra"] = extra or None
     return row
 

@@ -26,13 +26,27 @@ def read_int(value: Any) -> int | None:
     return None
 
 
+#: the integers every warehouse stores (PostgreSQL's and BigQuery's BIGINT/INT64)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def fit(json_type: str, value: Any) -> Any:
-    """`value` if it is of JSON type `json_type` (integers read leniently), else None."""
+    """`value` if it is of JSON type `json_type` (integers read leniently, and only those a
+    64-bit column holds), else None."""
     if json_type == "integer":
-        return read_int(value)
+        number = read_int(value)
+        return number if number is not None and INT64_MIN <= number <= INT64_MAX else None
     if json_type == "number":
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value if math.isfinite(value) else None
         return None
     kinds = {"boolean": bool, "string": str, "array": list, "object": dict}
     return value if isinstance(value, kinds.get(json_type, ())) else None
+
+
+def as_sent(value: Any) -> Any:
+    """A value kept aside (in `extra`) as the server sent it; an integer no 64-bit column
+    holds as its digits, text every target loads."""
+    if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+        return str(value)
+    return value

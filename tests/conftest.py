@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from simulator import ALL_TYPE_WEIGHTS, SimConfig, Simulator, generate_logs, user_view
-from tap_1688token.fields import CHARGE_FIELDS
+from tap_1688token.fields import CHARGE_FIELDS, LOG_FIELDS
 from tap_1688token.logtypes import LOG_STREAMS, TYPE_BY_STREAM
 from tap_1688token.tap import Tap1688Token
 
@@ -130,6 +130,8 @@ def expected_multiset(sim: Simulator, stream: str, lo: int = 0, hi: int = 2**40)
     )
 
 
+#: columns the tap names otherwise than the server (`user_group` is sent as `group`)
+RENAMED_BACK = {field.name: field.source for field in LOG_FIELDS if field.source}
 #: what the tap adds to a log: its key, and what it reads out of `other` (compared there)
 DERIVED = {"log_key", "extra", "other_raw", *(f.name for f in CHARGE_FIELDS)}
 
@@ -138,7 +140,7 @@ def delivered_multiset(records: list[dict[str, Any]]) -> Counter:
     views = []
     for record in records:
         assert record.get("extra") is None, record
-        view = {k: v for k, v in record.items() if k not in DERIVED}
+        view = {RENAMED_BACK.get(k, k): v for k, v in record.items() if k not in DERIVED}
         view["created_at"] = _unix(record["created_at"])
         views.append(canonical(view))
     return Counter(views)

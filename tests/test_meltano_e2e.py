@@ -197,6 +197,35 @@ def test_postgres_exact_rows_colliding_ids_and_state_round_trip(tmp_path: Path) 
         _round_trip(project, sim, "target-postgres", ["--postgres", dsn])
 
 
+def test_postgres_loads_nul_huge_numbers_and_the_group_column(tmp_path: Path) -> None:
+    # What failed a whole PostgreSQL load before: a NUL in text, an integer beyond 64 bits.
+    port = postgres_port()
+    with simulator(days=1, per_day=200) as (sim, base_url), postgres_database(port) as dsn:
+        newest = max(log["created_at"] for log in sim.logs())
+        odd = {"type": 5, "username": "alice", "group": "vip", "model_name": "gpt-4o"}
+        sim.add_logs(
+            [
+                {**odd, "created_at": newest, "content": "a\u0000b", "quota": 2**64},
+                {**odd, "created_at": newest, "content": "c", "other": {"n": "x\u0000y"}},
+            ]
+        )
+        project = Project(tmp_path, base_url)
+        project.env.update(postgres_env(port, dsn))
+        project.run("tap-1688token", "target-postgres")
+        where = ["--postgres", dsn]
+        assert counts(where)["error_logs"] == held(sim)["error_logs"]
+        rows = query(
+            where,
+            "sql",
+            "SELECT content, quota, user_group, extra->>'quota', other->>'n' "
+            "FROM tap_1688token.error_logs WHERE content IN ('a\ufffdb', 'c') ORDER BY content",
+        )
+    assert rows == [
+        ["a\ufffdb", None, "vip", str(2**64), None],
+        ["c", 0, "vip", None, "x\ufffdy"],
+    ]
+
+
 def test_postgres_loads_the_taps_batch_messages(tmp_path: Path) -> None:
     port = postgres_port()
     with simulator(days=2, per_day=6000) as (sim, base_url), postgres_database(port) as dsn:

@@ -163,3 +163,9 @@ def test_hourly_usage_without_the_data_export_is_empty_not_an_error(make_sim):
     result = run_tap(tap_config(url))
     assert "hourly_usage" not in result.records
     assert result.records["usage_logs"]
+
+
+def test_a_snapshot_names_group_user_group_and_keeps_huge_numbers_as_text():
+    row = snapshot_row({"id": 3, "group": "vip", "quota": 2**70}, ACCOUNT_FIELDS, AT)
+    assert row["user_group"] == "vip" and "group" not in row
+    assert row["quota"] is None and row["extra"] == {"quota": str(2**70)}
