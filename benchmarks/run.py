@@ -25,7 +25,8 @@ simulator saw them (200 / 429 / other), CPU seconds (user+sys) and peak RSS of t
 against (a), and the floors:
 
   lat floor   latency x data pages / concurrency, where data pages = sum over log types
-              of ceil(count / 100)
+              of ceil(count / 100); with --streams all (the taps), latency x the requests
+              the run made / concurrency + the tap's start-up CPU (`--about`)
   lim floor   data pages x window / budget (only with --rate-limit)
   wall/floor  wall seconds over the larger of the two
   req floor   data pages + the fewest windows the tap's split rule allows (sum over log
@@ -315,11 +316,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600, help="kill a child after this")
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--streams",
+        choices=("logs", "all"),
+        default="logs",
+        help="what the taps select: the log streams, or every stream (the whole run a user "
+        "waits for; its latency floor is then the requests the run made)",
+    )
     return parser.parse_args(argv)
 
 
-def log_catalog(config_path: Path, workdir: Path) -> Path:
-    """The tap's catalog with only the four log streams selected (others would add requests)."""
+def log_catalog(config_path: Path, workdir: Path, *, every: bool = False) -> Path:
+    """The tap's catalog with only the log streams selected (others would add requests), or
+    with `every` stream."""
     out, child = spawn(
         [str(TAP), "--config", str(config_path), "--discover"], lambda s: s.read(), 120
     )
@@ -329,7 +338,9 @@ def log_catalog(config_path: Path, workdir: Path) -> Path:
     for stream in catalog["streams"]:
         for entry in stream["metadata"]:
             if entry["breadcrumb"] == []:
-                entry["metadata"]["selected"] = stream["tap_stream_id"] in STREAM_BY_TYPE.values()
+                entry["metadata"]["selected"] = (
+                    every or stream["tap_stream_id"] in STREAM_BY_TYPE.values()
+                )
     path = workdir / "catalog.json"
     path.write_text(json.dumps(catalog))
     return path
@@ -353,7 +364,7 @@ def variants(
     paths = {key: workdir / f"config-{key}.json" for key in "bc"}
     paths["b"].write_text(json.dumps(config | {"max_concurrency": 1}))
     paths["c"].write_text(json.dumps(config))
-    catalog = str(log_catalog(paths["c"], workdir))
+    catalog = str(log_catalog(paths["c"], workdir, every=args.streams == "all"))
 
     def tap(key: str) -> list[str]:
         return [str(TAP), "--config", str(paths[key]), "--catalog", catalog]
@@ -376,6 +387,7 @@ def table(
     rows: list[tuple[Variant, Result]],
     pages: int,
     per_record_floor: float,
+    startup: float,
 ) -> list[list[str]]:
     head = [
         "client", "conc", "wall s", "rec/s", "req 200/429/other", "CPU s", "RSS MB",
@@ -387,6 +399,10 @@ def table(
     out = [head]
     for variant, r in rows:
         latency = args.latency * pages / variant.concurrency
+        if args.streams == "all" and variant.key != "a":
+            # Every stream's requests (snapshots, sums, hourly) beside the data pages, and
+            # the start-up before the first of them.
+            latency = args.latency * (r.ok + r.other) / variant.concurrency + startup
         floor = max(latency, limiter)
         per_record = r.cpu / r.records if r.records else math.nan
         out.append(
@@ -464,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         f"tap start-up (--about) {startup_cpu:.2f} s CPU, {startup_rss:.0f} MB; "
         f"tap {tap_revision()}, declares max_concurrency default {declared}",
     ]
-    cells = table(args, rows, pages, per_record_floor)
+    cells = table(args, rows, pages, per_record_floor, startup_cpu)
     failures = [f"FAILED {v.label}: {r.error}" for v, r in rows if r.error]
     print("\n".join(header) + "\n\n" + plain(cells))
     if failures:

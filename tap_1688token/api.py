@@ -11,6 +11,7 @@ import contextlib
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -120,6 +121,9 @@ class ApiClient:
             backoff_cap=self.policy.backoff_cap,
         )
         self._sleep = sleep
+        # Requests in flight, whichever thread sends them (a stream's pages, the openings):
+        # max_concurrency is the run's, not each pool's.
+        self._slots = threading.BoundedSemaphore(settings.max_concurrency)
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(settings.max_concurrency, 10))
         self.session.mount("http://", adapter)
@@ -221,18 +225,19 @@ class ApiClient:
             self.throttle.release()
 
     def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
-        self.stop.check()  # no new request once the run is told to stop
-        self._book()
-        try:
-            started = time.monotonic()
-            response, content = self._fetch(url, params, started)
-            self._note_clock(response)
-            if response.status_code == 429:
-                # Counted before `release` lets a waiting thread probe again.
-                raise _RateLimited(self.throttle.limited(_retry_after(response), started))
-            self.throttle.succeeded(started)
-        finally:
-            self.throttle.release()
+        with self._slots:
+            self.stop.check()  # no new request once the run is told to stop
+            self._book()
+            try:
+                started = time.monotonic()
+                response, content = self._fetch(url, params, started)
+                self._note_clock(response)
+                if response.status_code == 429:
+                    # Counted before `release` lets a waiting thread probe again.
+                    raise _RateLimited(self.throttle.limited(_retry_after(response), started))
+                self.throttle.succeeded(started)
+            finally:
+                self.throttle.release()
         return self._interpret(response, content)
 
     def _fetch(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ def _schema_dir() -> Path:
 
 
 SCHEMAS = SchemaDirectory(_schema_dir())
+#: a stream's first calls, to run ahead of its turn
+Opening = Callable[[], object] | None
 _NO_AGGREGATES = dict.fromkeys(sorted(set(ADDITIVE_FIELDS.values())))
 
 
@@ -68,6 +71,33 @@ class GatewayStream(FastRecordMessages):
     ) -> Iterable[Context | None]:
         # No stream has children; the SDK's default copies a context per record for them.
         return ()
+
+    def opening(self) -> Opening:
+        """What `get_records` will begin with, planned as the run starts (in the main
+        thread) and run ahead of the stream's turn (see openings.py); None: nothing."""
+        return None
+
+    def planned_start(self) -> int | None:
+        """Where the stream will start at its turn, as the SDK decides then: the later of
+        its bookmark and start_date (Unix seconds), None for neither. Read before the SDK
+        prepares the stream's state, without writing to it."""
+        entry = self.tap_state.get("bookmarks", {}).get(self.name, {})
+        found = []
+        value = entry.get("replication_key_value")
+        if value and entry.get("replication_key") == self.replication_key:
+            found.append(int(datetime.datetime.fromisoformat(value).timestamp()))
+        if self.gateway.settings.start_date is not None:
+            found.append(self.gateway.settings.start_date)
+        return max(found, default=None)
+
+    def planned_lower(self) -> int | None:
+        """`lower_bound` as it will be at the stream's turn, without its log lines."""
+        lower = max(self.planned_start() or 1, 1)
+        return lower if lower <= self.gateway.upper else None
+
+    def settle_opening(self) -> None:
+        """At the stream's turn: its opening is over (or dropped) before it asks anything."""
+        self.gateway.openings.settle(self.name)
 
     @contextmanager
     def request_pool(self) -> Iterator[ThreadPoolExecutor | None]:
@@ -129,7 +159,17 @@ class LogStream(GatewayStream):
         return None if lower is None else Window(lower, self.gateway.upper)
 
     @override
+    def opening(self) -> Opening:
+        lower, gateway = self.planned_lower(), self.gateway
+        if lower is None:
+            return None
+        # The walker's first request: page 1 of the whole span.
+        span, size = Window(lower, gateway.upper), gateway.settings.page_size
+        return functools.partial(gateway.log_page, self.log_type.number, span, 1, size)
+
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        self.settle_opening()
 
         span = self.span(context)
         if span is None:
@@ -185,9 +225,19 @@ class SnapshotStream(GatewayStream):
         """An object as the stream's fields name it (most are as served)."""
         return item
 
+    def _served(self) -> bool:
+        return not self.site_only or self.gateway.settings.site
+
+    @override
+    def opening(self) -> Opening:
+        if not self._served():
+            return None
+        return functools.partial(self.gateway.objects, self.path, paged=self.paged)
+
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        if self.site_only and not self.gateway.settings.site:
+        self.settle_opening()
+        if not self._served():
             self.logger.info("%s: only with scope: site; skipped.", self.name)
             return
         items = self.gateway.objects(self.path, paged=self.paged)
@@ -208,20 +258,30 @@ class HourlyUsage(GatewayStream):
     #: hours before the bookmark read again: the server writes its hourly rows late
     reread_hours: ClassVar[int] = 3
 
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def _rows(self, start: int | None) -> list[dict[str, Any]] | None:
+        """The server's rows from a few hours before `start` (the bookmark, or the oldest
+        log's hour) to the run's bound; None when there is nothing to read."""
         gateway = self.gateway
-        start = self.get_starting_timestamp(context)
         if start is not None:
-            lower = max(int(start.timestamp()) - self.reread_hours * 3600, 1)
+            lower = max(start - self.reread_hours * 3600, 1)
         else:
             oldest = gateway.oldest()
             if oldest is None:
-                return
+                return None
             lower = max(oldest - oldest % 3600, 1)
         if lower > gateway.upper:
-            return
-        rows = gateway.hourly(lower, gateway.upper)
+            return None
+        return gateway.hourly(lower, gateway.upper)
+
+    @override
+    def opening(self) -> Opening:
+        return functools.partial(self._rows, self.planned_start())
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        self.settle_opening()
+        start = self.get_starting_timestamp(context)
+        rows = self._rows(None if start is None else int(start.timestamp()))
         if rows is None:
             return
         hours = [(read_int(row.get("created_at")), row) for row in rows]
@@ -242,7 +302,24 @@ class DailyStats(GatewayStream):
     per_model: ClassVar[bool] = False
 
     @override
+    def opening(self) -> Opening:
+        lower, gateway = self.planned_lower(), self.gateway
+        if lower is None:
+            return None
+        if self.per_model:
+            return functools.partial(gateway.stat_totals, lower, gateway.upper)
+        unbounded = self.planned_start() is None
+
+        def search() -> None:
+            # The whole day search (the gateway keeps its answers), beside the other streams.
+            with self.request_pool() as pool:
+                gateway.daily_totals(lower, skip_leading_empty=unbounded, pool=pool)
+
+        return search
+
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        self.settle_opening()
         # The bookmark's day is read again: its totals grow until the day is over.
         lower = self.lower_bound(context)
         if lower is None:

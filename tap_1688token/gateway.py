@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from tap_1688token import paging, timeunit
 from tap_1688token.api import ApiClient
 from tap_1688token.errors import EndpointMissing, GatewayError, PermissionRefused
 from tap_1688token.logtypes import STREAM_BY_TYPE
+from tap_1688token.openings import Openings
 from tap_1688token.paging import Paging
 from tap_1688token.records import LAST_SECOND, rfc3339, unix_seconds
 from tap_1688token.settings import Settings
@@ -78,6 +80,8 @@ class Gateway:
     ) -> None:
         self.settings = settings
         self.client = ApiClient(settings, stop=stop)
+        #: every request goes through here: a stream's first ones may have been sent ahead
+        self.openings = Openings(self.client.get_envelope)
         self._now = now
         self._lock = threading.Lock()
         self._started = False
@@ -91,6 +95,8 @@ class Gateway:
         self._stat_answers: dict[tuple[int, int], Totals] = {}
         #: the unit probes' answers, by their bounds as sent
         self._probed: dict[tuple[int, int], Page] = {}
+        #: endpoints this server or account does not have, found out this run
+        self._unserved: set[str] = set()
         #: the self-check's figures: days compared, days that differ
         self.days_verified = 0
         self.days_differing = 0
@@ -194,7 +200,7 @@ class Gateway:
         # page whether the server counts from 0 or from 1.
         params = self._page_params(0, 0, self.settings.page_size, filtered=False)
         params.update(start_timestamp=start, end_timestamp=end)
-        page = parse_log_page(self.client.get_data(self.paths.logs, params))
+        page = parse_log_page(self._get(self.paths.logs, params))
         self._probed[start, end] = page
         newest = max((unix_seconds(i.get("created_at")) for i in page.items), default=None)
         return max(page.total or 0, len(page.items)), newest
@@ -261,7 +267,7 @@ class Gateway:
             start_timestamp=timeunit.to_wire(window.start, unit),
             end_timestamp=timeunit.to_wire(window.end, unit, end=True),
         )
-        return parse_log_page(self.client.get_data(self.paths.logs, params))
+        return parse_log_page(self._get(self.paths.logs, params))
 
     def _page_params(
         self, log_type: int, wire_page: int, page_size: int, *, filtered: bool = True
@@ -386,7 +392,7 @@ class Gateway:
         }
         params.update(self._filters())
         try:
-            data = self.client.get_data(self.stat_path, params)
+            data = self._get(self.stat_path, params)
         except (PermissionRefused, EndpointMissing) as refused:
             fallback = self.paths.stat_fallback
             if self.settings.stats_endpoint != "auto" or self.stat_path == fallback:
@@ -405,7 +411,7 @@ class Gateway:
                 fallback,
             )
             self.stat_path = fallback
-            data = self.client.get_data(self.stat_path, params)
+            data = self._get(self.stat_path, params)
         return parse_totals(data, self.stat_path)
 
     def objects(self, path: str, *, paged: bool = False) -> list[dict[str, Any]] | None:
@@ -466,9 +472,13 @@ class Gateway:
 
     def _if_served(self, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """The envelope of `path`, or None (said once) if this server or account lacks it."""
+        if path in self._unserved:
+            return None  # found out already (by the stream's opening)
         try:
-            return self.client.get_envelope(path, params)
+            return self.openings.get(path, params)
         except (EndpointMissing, PermissionRefused) as missing:
+            with self._lock:
+                self._unserved.add(path)
             LOGGER.info(
                 "%s is not served to this account (%s): its stream is skipped.", path, missing
             )
@@ -483,7 +493,7 @@ class Gateway:
             if page - first_page >= SNAPSHOT_MAX_PAGES:
                 msg = f"{path}: still listing objects after {SNAPSHOT_MAX_PAGES} pages"
                 raise GatewayError(msg)
-            more = self.client.get_data(path, {"p": page, "size": SNAPSHOT_PAGE})
+            more = self._get(path, {"p": page, "size": SNAPSHOT_PAGE})
             if not isinstance(more, list):
                 msg = f"{path}: page {page} is not a list like the first: {str(more)[:120]!r}"
                 raise GatewayError(msg)
@@ -499,7 +509,7 @@ class Gateway:
         page = self.paging.first_page
         while len(items) < total and page < SNAPSHOT_MAX_PAGES:
             page += 1
-            data = self.client.get_data(path, {"p": page, "size": SNAPSHOT_PAGE})
+            data = self._get(path, {"p": page, "size": SNAPSHOT_PAGE})
             more = data.get("items") if isinstance(data, dict) else None
             if not more:
                 msg = f"{path}: page {page} is empty while its total says {total}"
@@ -507,7 +517,17 @@ class Gateway:
             items += more
         return [item for item in items if isinstance(item, dict)]
 
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
+        """`data` of an answer (fetched now, or ahead by a stream's opening)."""
+        return self.openings.get(path, params)["data"]
+
+    def open(self, openings: dict[str, Callable[[], object]]) -> None:
+        """Send the streams' first requests together, ahead of their turns."""
+        self.start()
+        self.openings.start(openings, self.settings.max_concurrency)
+
     def close(self) -> None:
+        self.openings.close()
         self.client.close()
 
 

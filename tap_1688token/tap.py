@@ -17,6 +17,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
 from tap_1688token import stopping
+from tap_1688token.client import GatewayStream
 from tap_1688token.errors import GatewayError, Interrupted, SettingError, TargetGone
 from tap_1688token.gateway import Gateway
 from tap_1688token.output import BlockWriter
@@ -92,6 +93,13 @@ class Tap1688Token(Tap):
     def sync_all(self) -> None:
         # Resolve the unit (and so prove the credentials) before any stream writes.
         _ = self.gateway.unit
+        # Then every selected stream's first requests leave together, in the streams' order.
+        openings = {
+            name: stream.opening()
+            for name, stream in self.streams.items()
+            if stream.selected and isinstance(stream, GatewayStream)
+        }
+        self.gateway.open({name: run for name, run in openings.items() if run is not None})
         try:
             super().sync_all()
         except Interrupted as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import tap_1688token.api
 from tap_1688token.errors import GatewayError
@@ -62,3 +63,49 @@ def test_a_redirect_on_the_same_origin_is_followed(make_sim):
     assert all(r.status == 302 for r in moved)
     # the token went along on the same origin
     assert all(r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in sim.requests)
+
+
+def _asked(sim):
+    return Counter(
+        (r.path, tuple(sorted(r.params.items()))) for r in sim.requests if r.status == 200
+    )
+
+
+def test_every_streams_first_requests_leave_together_and_none_is_asked_twice(make_sim):
+    import threading
+
+    sim, url = make_sim(3000, days=20, latency=0.01)
+    in_flight, most, lock = [0], [0], threading.Lock()
+    first_seen: dict[str, float] = {}
+
+    def watch(_sim, path, _params):
+        with lock:
+            first_seen.setdefault(path, time.monotonic())
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.02)
+        with lock:
+            in_flight[0] -= 1
+
+    sim.before_request = watch
+    result = run_tap(tap_config(url, max_concurrency=4))
+    assert_exact(sim, result)
+    # Each request once: what the openings asked ahead, the streams did not ask again.
+    twice = {key: n for key, n in _asked(sim).items() if n > 1}
+    assert not twice, twice
+    # The snapshots' and the hourly usage's first requests left before the log streams ended.
+    done = time.monotonic()
+    assert max(first_seen[p] for p in ("/api/user/self", "/api/token/", "/api/data/self")) < (
+        first_seen["/api/log/self"] + (done - first_seen["/api/log/self"]) / 2
+    )
+    assert most[0] <= 4  # max_concurrency bounds the run, not each pool
+
+
+def test_strictly_sequential_runs_make_the_same_requests(make_sim):
+    sim, url = make_sim(3000, days=20)
+    config = tap_config(url, end_date="2025-07-30T00:00:00Z")  # one bound for both runs
+    run_tap(config | {"max_concurrency": 4})
+    together = _asked(sim)
+    sim.reset_requests()
+    run_tap(config | {"max_concurrency": 1})
+    assert _asked(sim) == together

@@ -1,0 +1,102 @@
+"""Every stream's first requests, sent together as a run starts rather than each in its turn.
+
+Streams are written one after another, and each used to begin with a few requests in series
+(page 1 of its span, a listing, a sum), so a run paid every stream's first round trips one
+after the other. Here each stream's opening (the calls it will make first) runs in a pool as
+the run starts; a request made there is kept, and when the stream makes the same request in
+its turn it gets that answer (waiting for it if it is still on its way) instead of asking
+again. What the streams write, and in what order, does not change: an answer is the same
+whenever it is fetched within a run, whose time bound is fixed before anything is asked.
+
+Nothing here does HTTP: it is given the function that does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+LOGGER = logging.getLogger("tap-1688token")
+
+Fetch = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def _key(path: str, params: Mapping[str, Any]) -> Key:
+    return path, tuple(sorted((name, str(value)) for name, value in params.items()))
+
+
+class Openings:
+    """Answers fetched ahead, each handed out once, to the first identical request."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._kept: dict[Key, Future[dict[str, Any]]] = {}
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        #: each stream's opening, by stream name, until the stream's turn
+        self._begun: dict[str, Future[None]] = {}
+
+    def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The answer to a request: one fetched ahead if there is one, else fetched now."""
+        key = _key(path, params)
+        if getattr(self._local, "opening", False):
+            return self._fetch_ahead(key, path, params)
+        with self._lock:
+            kept = self._kept.pop(key, None)
+        if kept is None:
+            return self._fetch(path, params)
+        return kept.result()
+
+    def _fetch_ahead(self, key: Key, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            shared = self._kept.get(key)  # two openings asking alike share one request
+            if shared is None:
+                future: Future[dict[str, Any]] = Future()
+                self._kept[key] = future
+        if shared is not None:
+            return shared.result()
+        # Registered before it is sent, so a stream asking meanwhile waits for it.
+        future.set_running_or_notify_cancel()
+        try:
+            answer = self._fetch(path, params)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        future.set_result(answer)
+        return answer
+
+    def start(self, openings: Mapping[str, Callable[[], object]], workers: int) -> None:
+        """Run each stream's opening in a pool of `workers` threads; return at once."""
+        if workers < 2:
+            return  # strictly sequential: every request in its turn
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="opening")
+        for name, opening in openings.items():
+            self._begun[name] = self._pool.submit(self._open, opening)
+
+    def settle(self, name: str) -> None:
+        """At a stream's turn: its opening, if not begun, is dropped (the stream asks for
+        itself); if under way, awaited, so that nothing is asked twice and no opening
+        outlives its stream."""
+        begun = self._begun.pop(name, None)
+        if begun is not None and not begun.cancel():
+            begun.result()  # an opening never raises: see `_open`
+
+    def _open(self, opening: Callable[[], object]) -> None:
+        self._local.opening = True
+        try:
+            opening()
+        except BaseException as exc:
+            # A failed opening keeps its failed answer: the stream raises it when it asks.
+            LOGGER.debug("An opening request failed ahead of its stream: %s", exc)
+
+    def close(self) -> None:
+        """Drop what no stream asked for; do not wait for openings still on their way."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._kept.clear()
