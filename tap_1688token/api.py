@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -55,16 +55,23 @@ class RetryPolicy:
     max_rate_limit_wait_seconds: float
     #: tries for a 200 `success: false` that is not an auth failure
     refused_attempts: int = 3
+    #: a bare 429's first wait, and the longest wait of any kind (the throttle's too)
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
+    #: a failed request's first wait, and how much longer each next one is: most failures
+    #: (a 502, a dropped connection, a truncated body) pass at once, and the request waiting
+    #: holds up its stream; five retries still wait out some 20-40 s of outage in all
+    retry_first: float = 0.1
+    retry_growth: float = 4.0
 
     @property
     def max_attempts(self) -> int:
         return self.max_retries + 1
 
     def backoff(self, attempt: int) -> float:
-        """Exponential back-off with jitter: attempt 1 waits ~base, doubling up to the cap."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
+        """Exponential back-off with jitter: attempt 1 waits ~0.1 s, then 0.4, 1.6, 6.4,
+        25.6 s (half to all of it), capped."""
+        ceiling = min(self.backoff_cap, self.retry_first * self.retry_growth ** (attempt - 1))
         return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
 
 
@@ -99,6 +106,35 @@ def _snippet(content: bytes) -> str:
     return " ".join(text.split())
 
 
+class Slots:
+    """Requests in flight at once, whichever thread sends them; a request sent ahead of its
+    stream's turn takes a slot only while no request of the stream being written waits."""
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._waiting_now = 0
+        self._cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def held(self, *, ahead: bool) -> Iterator[None]:
+        with self._cond:
+            if not ahead:
+                self._waiting_now += 1
+            try:
+                while not self._free or (ahead and self._waiting_now):
+                    self._cond.wait()
+            finally:
+                if not ahead:
+                    self._waiting_now -= 1
+            self._free -= 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free += 1
+                self._cond.notify_all()
+
+
 class ApiClient:
     """A requests session bound to one gateway account."""
 
@@ -123,7 +159,7 @@ class ApiClient:
         self._sleep = sleep
         # Requests in flight, whichever thread sends them (a stream's pages, the openings):
         # max_concurrency is the run's, not each pool's.
-        self._slots = threading.BoundedSemaphore(settings.max_concurrency)
+        self._slots = Slots(settings.max_concurrency)
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(settings.max_concurrency, 10))
         self.session.mount("http://", adapter)
@@ -172,14 +208,17 @@ class ApiClient:
         """GET `path` and return the envelope's `data`, retrying as the policy allows."""
         return self.get_envelope(path, params)["data"]
 
-    def get_envelope(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """GET `path` and return the whole envelope (`data` and its siblings)."""
+    def get_envelope(
+        self, path: str, params: Mapping[str, Any], *, ahead: bool = False
+    ) -> dict[str, Any]:
+        """GET `path` and return the whole envelope (`data` and its siblings); `ahead`: for
+        a stream whose turn has not come, so the one being written goes first."""
         url = self.base_url + path
         failures = refusals = 0
         limited_for = 0.0
         while True:
             try:
-                envelope: dict[str, Any] = self._attempt(url, params)
+                envelope: dict[str, Any] = self._attempt(url, params, ahead=ahead)
                 return envelope
             except _RateLimited as limited:
                 # Every thread waits this out (the throttle blocks them all), then the
@@ -224,8 +263,8 @@ class ApiClient:
             # Booked at a pace the limiter just refused: wait out the block with the rest.
             self.throttle.release()
 
-    def _attempt(self, url: str, params: Mapping[str, Any]) -> Any:
-        with self._slots:
+    def _attempt(self, url: str, params: Mapping[str, Any], *, ahead: bool) -> Any:
+        with self._slots.held(ahead=ahead):
             self.stop.check()  # no new request once the run is told to stop
             self._book()
             try:

@@ -100,13 +100,15 @@ class GatewayStream(FastRecordMessages):
         self.gateway.openings.settle(self.name)
 
     @contextmanager
-    def request_pool(self) -> Iterator[ThreadPoolExecutor | None]:
-        """Threads for `max_concurrency` requests at once; None when it is 1."""
-        workers = self.gateway.settings.max_concurrency
+    def request_pool(self, *, ahead: bool = False) -> Iterator[ThreadPoolExecutor | None]:
+        """Threads for `max_concurrency` requests at once; None when it is 1. `ahead`: for
+        an opening, whose requests wait for those of the stream being written."""
+        gateway = self.gateway
+        workers = gateway.settings.max_concurrency
         if workers == 1:
             yield None
             return
-        pool = ThreadPoolExecutor(workers)
+        pool = gateway.openings.pool(workers) if ahead else ThreadPoolExecutor(workers)
         try:
             yield pool
         except BaseException:
@@ -312,7 +314,7 @@ class DailyStats(GatewayStream):
 
         def search() -> None:
             # The whole day search (the gateway keeps its answers), beside the other streams.
-            with self.request_pool() as pool:
+            with self.request_pool(ahead=True) as pool:
                 gateway.daily_totals(lower, skip_leading_empty=unbounded, pool=pool)
 
         return search

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +27,13 @@ from tap_1688token.stats import (
     Totals,
     day_start,
     days_between,
+    is_empty,
     parse_totals,
 )
 from tap_1688token.stopping import Stop
 from tap_1688token.values import read_int
 from tap_1688token.verify import DayCheck
-from tap_1688token.windows import Page, Window
+from tap_1688token.windows import OLDEST_MARGIN, Page, Window
 
 LOGGER = logging.getLogger("tap-1688token")
 
@@ -92,7 +93,8 @@ class Gateway:
         self.paths = PATHS[settings.scope]
         configured = settings.stats_endpoint
         self.stat_path = self.paths.stat if configured == "auto" else configured
-        self._stat_answers: dict[tuple[int, int], Totals] = {}
+        #: answers asked once a run (sums, the oldest log), by what was asked
+        self._answers: dict[tuple[Any, ...], Future[Any]] = {}
         #: the unit probes' answers, by their bounds as sent
         self._probed: dict[tuple[int, int], Page] = {}
         #: endpoints this server or account does not have, found out this run
@@ -360,6 +362,8 @@ class Gateway:
     ) -> list[tuple[datetime.date, Totals]]:
         """The server's totals of each day of `stats_timezone` from `lower` to the bound."""
         tz, upper = self.settings.stats_timezone, self.upper
+        if skip_leading_empty:
+            lower = self._first_day_with_logs(lower)
         days = days_between(lower, upper, tz)
 
         def ask(span: DayRange) -> Totals:
@@ -373,16 +377,48 @@ class Gateway:
         mapper = pool.map if pool else map
         return list(DaySearch(days, ask, skip_leading_empty=skip_leading_empty, mapper=mapper))
 
+    def _first_day_with_logs(self, lower: int) -> int:
+        """Where a search for the first day with usage may begin: the start of the oldest
+        log's day (less a margin) when the server sums nothing before it, else `lower`.
+
+        A search from 1970 takes some fifteen rounds of requests, one after another; two
+        requests (the oldest log, the sum before its day) spare most of them.
+        """
+        oldest = self.oldest()
+        if oldest is None:
+            return lower
+        tz = self.settings.stats_timezone
+        (day,) = days_between(max(oldest - OLDEST_MARGIN, 1), max(oldest - OLDEST_MARGIN, 1), tz)
+        cut = day_start(day, tz)
+        if cut <= lower or not is_empty(self.stat_totals(lower, cut - 1)):
+            return lower
+        return cut
+
     def stat_totals(self, start: int, end: int) -> Totals:
         """The server's totals for `start`..`end` (Unix seconds, inclusive), asked once."""
-        with self._lock:
-            known = self._stat_answers.get((start, end))
-        if known is not None:
-            return known
-        totals = self._ask_stat(start, end)
-        with self._lock:
-            self._stat_answers[start, end] = totals
+        totals: Totals = self._once(("stat", start, end), lambda: self._ask_stat(start, end))
         return totals
+
+    def _once(self, key: tuple[Any, ...], ask: Callable[[], Any]) -> Any:
+        """`ask()`'s answer, asked once a run, even by two threads at once (a stream and
+        its opening, a stream's own check): the second waits for the first's answer."""
+        with self._lock:
+            known = self._answers.get(key)
+            if known is None:
+                asking: Future[Any] = Future()
+                self._answers[key] = asking
+        if known is not None:
+            return known.result()
+        asking.set_running_or_notify_cancel()
+        try:
+            answer = ask()
+        except BaseException as exc:
+            with self._lock:  # a failure is not an answer: the next asker tries again
+                del self._answers[key]
+            asking.set_exception(exc)
+            raise
+        asking.set_result(answer)
+        return answer
 
     def _ask_stat(self, start: int, end: int) -> Totals:
         unit = self.unit
@@ -462,7 +498,12 @@ class Gateway:
         return rows
 
     def oldest(self) -> int | None:
-        """`created_at` of the oldest log up to the bound (its last page), if known."""
+        """`created_at` of the lowest id up to the bound (its last page), if known: the
+        oldest log, but for one written later with an older time."""
+        found: int | None = self._once(("oldest",), self._oldest)
+        return found
+
+    def _oldest(self) -> int | None:
         total = self._first_pages(0).total
         if not total:
             return None

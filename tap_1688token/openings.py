@@ -21,7 +21,8 @@ from typing import Any
 
 LOGGER = logging.getLogger("tap-1688token")
 
-Fetch = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+#: `fetch(path, params, ahead=...)`: `ahead` for a request sent before its stream's turn
+Fetch = Callable[..., dict[str, Any]]
 Key = tuple[str, tuple[tuple[str, str], ...]]
 
 
@@ -49,7 +50,7 @@ class Openings:
         with self._lock:
             kept = self._kept.pop(key, None)
         if kept is None:
-            return self._fetch(path, params)
+            return self._fetch(path, params, ahead=False)
         return kept.result()
 
     def _fetch_ahead(self, key: Key, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,7 +64,7 @@ class Openings:
         # Registered before it is sent, so a stream asking meanwhile waits for it.
         future.set_running_or_notify_cancel()
         try:
-            answer = self._fetch(path, params)
+            answer = self._fetch(path, params, ahead=True)
         except BaseException as exc:
             future.set_exception(exc)
             raise
@@ -78,6 +79,13 @@ class Openings:
         for name, opening in openings.items():
             self._begun[name] = self._pool.submit(self._open, opening)
 
+    def pool(self, workers: int) -> ThreadPoolExecutor:
+        """Threads an opening may use for requests of its own, sent ahead like it."""
+        return ThreadPoolExecutor(workers, thread_name_prefix="opening", initializer=self._ahead)
+
+    def _ahead(self) -> None:
+        self._local.opening = True
+
     def settle(self, name: str) -> None:
         """At a stream's turn: its opening, if not begun, is dropped (the stream asks for
         itself); if under way, awaited, so that nothing is asked twice and no opening
@@ -87,7 +95,7 @@ class Openings:
             begun.result()  # an opening never raises: see `_open`
 
     def _open(self, opening: Callable[[], object]) -> None:
-        self._local.opening = True
+        self._ahead()
         try:
             opening()
         except BaseException as exc:

@@ -128,13 +128,15 @@ class HourlyUsageStream(HourlyUsage):
     name = "hourly_usage"
 
 
+#: the order streams are written in: the longest first, so that the others' first requests,
+#: sent as the run starts (openings.py), are answered before their turns come
 STREAM_TYPES = (
     UsageLogsStream,
+    ErrorLogsStream,
+    RefundLogsStream,
     TopupLogsStream,
     ManageLogsStream,
     SystemLogsStream,
-    RefundLogsStream,
-    ErrorLogsStream,
     DailyStatsStream,
     DailyModelStatsStream,
     HourlyUsageStream,

@@ -93,6 +93,12 @@ class Tap1688Token(Tap):
     def sync_all(self) -> None:
         # Resolve the unit (and so prove the credentials) before any stream writes.
         _ = self.gateway.unit
+        # Written in STREAM_TYPES' order (see streams.py), not the SDK's alphabetical one
+        # (load_streams is final): the SDK syncs the streams dict in its order.
+        streams = self.streams
+        ordered = {name: streams[name] for name in STREAM_NAMES if name in streams}
+        streams.clear()
+        streams.update(ordered)
         # Then every selected stream's first requests leave together, in the streams' order.
         openings = {
             name: stream.opening()

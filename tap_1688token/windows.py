@@ -224,7 +224,13 @@ class WindowWalker:
             # created_at runs a little behind their id.
             start = min(span.end, max(span.start, oldest - OLDEST_MARGIN))
         trimmed = Window(start, span.end)
-        return trimmed.split(math.ceil(2 * total / self.threshold))
+        windows = trimmed.split(math.ceil(2 * total / self.threshold))
+        if start > span.start:
+            # A row written later with an older time (a backfill, a clock set wrong) sits
+            # before the lowest id's time: the years before are one more window, usually
+            # empty (one request), split like any other when it is not.
+            windows.insert(0, Window(span.start, start - 1))
+        return windows
 
     def _oldest(self, span: Window, total: int) -> int | None:
         """`created_at` of the range's oldest log, read from its last page (one request).

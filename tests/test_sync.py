@@ -230,3 +230,14 @@ def test_concurrency_changes_nothing_but_speed(make_sim, workers):
         stamps = [r["created_at"] for r in result.records[stream]]
         assert stamps == sorted(stamps)
     assert result.state == reference.state
+
+
+def test_a_log_backfilled_before_the_oldest_is_read(make_sim, monkeypatch):
+    # Windows are planned from the oldest id's time, but a row written later (a backfill, a
+    # broken clock) may be days older: the range before the plan is read too.
+    monkeypatch.setattr(LogStream, "window_threshold", 200)
+    sim, url = make_sim(3000, days=10)
+    sim.add_stray_logs(generate_logs(3, start=T0 - 40 * DAY, end=T0 - 30 * DAY, seed=9))
+    result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+    assert len(result.records["usage_logs"]) == len(sim.logs(2))
