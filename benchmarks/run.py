@@ -317,6 +317,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of requests the simulator fails (429 with and without Retry-After: 1, "
+        "502, success:false, a truncated body, a dropped connection), e.g. 0.08",
+    )
+    parser.add_argument(
         "--streams",
         choices=("logs", "all"),
         default="logs",
@@ -450,14 +457,24 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{TAP} is missing: run `uv sync` first")
     end = int(time.time()) // 86_400 * 86_400  # midnight UTC: the same logs all day
     logs = generate_logs(args.logs, start=end - int(args.days * 86_400), end=end, seed=args.seed)
-    sim = Simulator(logs, SimConfig(latency=args.latency, rate_limit=args.rate_limit))
+    sim = Simulator(
+        logs,
+        SimConfig(
+            latency=args.latency,
+            rate_limit=args.rate_limit,
+            fault_rate=args.fault_rate,
+            seed=args.seed,
+        ),
+    )
     counts = {log_type: len(sim.logs(log_type)) for log_type in STREAM_BY_TYPE}
     pages = sum(math.ceil(count / PAGE_SIZE) for count in counts.values())
     windows = sum(math.ceil(count / WINDOW_THRESHOLD) for count in counts.values())
     with sim.serve() as base_url, tempfile.TemporaryDirectory() as workdir:
         warm_bytecode_cache(Path(workdir) / "pycache")
         declared, startup_cpu, startup_rss = tap_about()
+        sim.config.fault_rate = 0.0  # the floor's pages are read once, without faults
         per_record_floor = cpu_floor(sim, base_url)
+        sim.config.fault_rate = args.fault_rate
         chosen = variants(args, base_url, Path(workdir), counts, declared)
         runs: dict[str, list[Result]] = {variant.key: [] for variant in chosen}
         for i in range(args.repeat):
@@ -472,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
         f"{platform.python_implementation()} {platform.python_version()}",
         f"settings: {args.logs} logs over {args.days:g} days ({names}) = {pages} data pages; "
-        f"latency {args.latency:g} s; rate limit {limit}; repeat {args.repeat} (median); "
+        f"latency {args.latency:g} s; rate limit {limit}; faults {args.fault_rate:g} "
+        f"(each 429 with Retry-After asks for a 1 s wait); repeat {args.repeat} (median); "
         f"tap extras {json.dumps(args.tap_config_json)}",
         f"request floor {pages + windows + 1} = {pages} data pages + {windows} windows of at "
         f"most {WINDOW_THRESHOLD} logs + 1 time unit probe",

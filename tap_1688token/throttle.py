@@ -64,6 +64,8 @@ class Throttle:
         self._streak_start: float | None = None
         self._streak = 0  # requests let through before the first block
         self._streak_starts: deque[float] = deque(maxlen=STREAK_MEMORY)
+        #: whether the latest block came from a bare 429
+        self._bare = True
         #: the limiter as learned: at most `budget` starts per `window` seconds
         self.budget: int | None = None
         self.window = 0.0
@@ -110,7 +112,12 @@ class Throttle:
                 # A probe let through: the block is over. (A request sent before the
                 # block and answered after it was let through before it: it counts
                 # into the budget below, and says nothing of the window.)
-                if self.budget is None and self._streak >= 2 and self._streak_start is not None:
+                if (
+                    self.budget is None
+                    and self._streak >= 2
+                    and self._streak_start is not None
+                    and self._bare
+                ):
                     self.budget = self._streak
                     self.window = (started - self._streak_start) * MARGIN
                     # The limiter still counts the streak's latest requests and this probe:
@@ -139,7 +146,10 @@ class Throttle:
             self._escalated_at = now
             self._blocks += 1
             self.blocks_seen += 1
-            if self._blocks == 1 and self.budget is not None:
+            # A limiter that says how long to wait needs no model of it: only the blocks
+            # of a bare 429 (New API's) teach one, and only they mean the model ran too fast.
+            self._bare = retry_after is None
+            if self._blocks == 1 and self.budget is not None and self._bare:
                 # too fast, or someone shares the budget
                 self._too_short = max(self._too_short, self.window)
                 self.window *= SLOW_DOWN
