@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 import uuid
@@ -60,6 +61,17 @@ def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.pop("VIRTUAL_ENV", None)  # `uv run` sets it; the plugins have their own
     return env
+
+
+def chromium() -> str:
+    """Debian's chromium, for the report's charts (`make test` installs it when root)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        unavailable(
+            "chromium is not installed: run `make test` as root (it installs Debian's chromium), "
+            "or: sudo apt-get install chromium"
+        )
+    return str(found)
 
 
 def postgres_port() -> int:
