@@ -44,6 +44,8 @@ NO_TOTAL_MARGIN = 2
 #: logs dated this far past the run's bound are reported (seconds)
 FUTURE_MARGIN = 86_400
 
+#: a day search over less than this (seconds: 64 days, six rounds) starts where it is asked
+SHORT_SEARCH = 64 * 86_400
 #: objects asked per page of a snapshot endpoint, and pages at most
 SNAPSHOT_PAGE = 100
 SNAPSHOT_MAX_PAGES = 1000
@@ -378,12 +380,16 @@ class Gateway:
         return list(DaySearch(days, ask, skip_leading_empty=skip_leading_empty, mapper=mapper))
 
     def _first_day_with_logs(self, lower: int) -> int:
-        """Where a search for the first day with usage may begin: the start of the oldest
-        log's day (less a margin) when the server sums nothing before it, else `lower`.
+        """Where a search for the first day with usage from the beginning of time (`lower`
+        1) may begin: the start of the oldest log's day (less a margin) when the server sums
+        nothing before it, else `lower`.
 
         A search from 1970 takes some fifteen rounds of requests, one after another; two
         requests (the oldest log, the sum before its day) spare most of them.
         """
+        if lower > 1 or self.upper - lower < SHORT_SEARCH:
+            # From a bookmark or start_date, or a few rounds at most: not worth two requests.
+            return lower
         oldest = self.oldest()
         if oldest is None:
             return lower
