@@ -123,16 +123,26 @@ def _admin_change(content: str) -> int | None:
     return None
 
 
-def _ledger_totals(sim: Any) -> dict[str, int]:
-    """Top-ups, admin changes, bonuses, refunds and usage over the simulator's logs."""
-    bonuses = [log for log in sim.logs(4) if not log["content"].startswith("邀请用户赠送")]
+def _ledger_totals(sim: Any, user_id: int | None = None) -> dict[str, int]:
+    """Top-ups, admin changes, bonuses, refunds and usage over the simulator's logs (one
+    user's, or everyone's)."""
+
+    def logs(kind: int) -> list[dict[str, Any]]:
+        return [log for log in sim.logs(kind) if user_id in (None, log["user_id"])]
+
+    bonuses = [log for log in logs(4) if not log["content"].startswith("邀请用户赠送")]
     return {
-        "topups": sum(_amounts(log["content"])[0] for log in sim.logs(1)),
-        "admin_changes": sum(_admin_change(log["content"]) or 0 for log in sim.logs(3)),
+        "topups": sum(_amounts(log["content"])[0] for log in logs(1)),
+        "admin_changes": sum(_admin_change(log["content"]) or 0 for log in logs(3)),
         "bonuses": sum(_amounts(log["content"])[0] for log in bonuses),
-        "refunds": sum(log["quota"] for log in sim.logs(6)),
-        "usage": sum(log["quota"] for log in sim.logs(2)),
+        "refunds": sum(log["quota"] for log in logs(6)),
+        "usage": sum(log["quota"] for log in logs(2)),
     }
+
+
+def _net(totals: dict[str, int]) -> int:
+    """What the logs add to a balance: everything in, less usage."""
+    return sum(amount for kind, amount in totals.items() if kind != "usage") - totals["usage"]
 
 
 def _exact(log: dict[str, Any]) -> Decimal:
@@ -229,8 +239,7 @@ def _assert_answers(where: list[str], sim: Any) -> None:
     )
     unparsed = sum(1 for *_, status in AMOUNT_TEXTS if status == "unparsed")
     assert ledger == [[*totals.values(), unparsed]]
-    net = totals["topups"] + totals["admin_changes"] + totals["bonuses"] + totals["refunds"]
-    net -= totals["usage"]
+    net = _net(totals)
     last = query(
         where,
         "sql",
@@ -353,6 +362,36 @@ def test_a_wrong_charge_fails_the_build_and_names_the_log(tmp_path: Path) -> Non
     assert f"billing: mismatch: log_key={log_key}, created_at={stamp}" in output
     assert "FAIL 1 billing_has_no_mismatches" in output
     assert "reconciliation: a closed day differs" not in output  # the gateway counted it too
+
+
+def test_site_scope_ledger_meets_every_users_balance(tmp_path: Path) -> None:
+    # scope: site: every user's logs, and their balances from the users snapshot.
+    with simulator(days=2, per_day=800, users=4) as (sim, base_url):
+        project = Project(tmp_path, base_url)
+        project.run(
+            "tap-1688token", "target-duckdb", "dbt-duckdb:build", TAP_1688TOKEN_SCOPE="site"
+        )
+        where = ["--duckdb", str(tmp_path / "warehouse.duckdb")]
+        ledger = query(
+            where,
+            "sql",
+            "SELECT user_id, sum(topups), sum(admin_changes), sum(bonuses), sum(refunds), "
+            "sum(usage), max(snapshot_balance), max(implied_opening_balance) "
+            "FROM analytics.mart_balance_ledger GROUP BY user_id ORDER BY user_id",
+        )
+        users = sorted({log["user_id"] for log in sim.logs()})
+        balances = dict(query(where, "sql", "SELECT id, quota FROM tap_1688token.users"))
+        assert len(users) == 4
+        assert [row[0] for row in ledger] == users
+        for user_id, *sums, snapshot, opening in ledger:
+            totals = _ledger_totals(sim, user_id)
+            assert sums == list(totals.values()), user_id
+            opening_balance = balances[user_id] - _net(totals)
+            assert (snapshot, opening) == (balances[user_id], opening_balance), user_id
+        usage_users = query(
+            where, "sql", "SELECT DISTINCT user_id FROM analytics.mart_usage_daily ORDER BY 1"
+        )
+        assert [user_id for (user_id,) in usage_users] == users
 
 
 @pytest.fixture(scope="module")
