@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the demo and the end-to-end tests need, and nothing twice:
 #   uv (with pip, if missing) -> .tools/venv (Meltano, DuckDB, psycopg from demo/tools.txt)
-#   -> `meltano install` (the tap from this checkout and the four loaders, into .meltano/).
+#   -> `meltano install` (the tap from this checkout, the four loaders and the two dbt
+#      utilities, dbt-duckdb and dbt-postgres, into .meltano/).
 # Each step is skipped while its inputs are unchanged (stamps in .tools/). Loopback + PyPI only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +41,9 @@ if [ ! -x .tools/venv/bin/meltano ] || ! stamp_ok tools "$tools"; then
 fi
 
 plugins=$(digest meltano.yml pyproject.toml uv.lock demo/tools.txt)
-if [ ! -d .meltano/extractors/tap-1688token/venv ] || ! stamp_ok plugins "$plugins"; then
-  say "Installing the Meltano plugins: tap-1688token (this checkout) and 4 loaders"
+if [ ! -d .meltano/extractors/tap-1688token/venv ] || [ ! -d .meltano/utilities/dbt-duckdb/venv ] \
+  || ! stamp_ok plugins "$plugins"; then
+  say "Installing the Meltano plugins: tap-1688token (this checkout), 4 loaders, dbt-duckdb and dbt-postgres"
   MELTANO_SEND_ANONYMOUS_USAGE_STATS=false .tools/venv/bin/meltano install --clean
   echo "$plugins" > .tools/plugins.stamp
 elif [ -z "$QUIET" ]; then

@@ -56,8 +56,8 @@ def ensure_meltano() -> None:
 
 
 def _clean_env() -> dict[str, str]:
-    """This process's environment without what would redirect Meltano or the tap."""
-    drop = ("TAP_1688TOKEN_", "TARGET_", "MELTANO_")
+    """This process's environment without what would redirect Meltano, the tap or dbt."""
+    drop = ("TAP_1688TOKEN_", "TARGET_", "MELTANO_", "DBT_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.pop("VIRTUAL_ENV", None)  # `uv run` sets it; the plugins have their own
     return env
@@ -89,6 +89,7 @@ class RunResult:
     stdout: str
     lines: list[str]  # stdout and stderr
     sent: dict[str, int]  # records the tap wrote, per stream (its record_count metrics)
+    returncode: int = 0
 
 
 @dataclass
@@ -115,11 +116,21 @@ class Project:
             "TARGET_DUCKDB_BATCH_SIZE_ROWS": "250",
             "TARGET_JSONL_DESTINATION_PATH": str(self.tmp / "jsonl"),
             "TARGET_CSV_OUTPUT_PATH": str(self.tmp / "csv"),
+            # dbt reads the file target-duckdb wrote, and keeps its compiled SQL and logs here.
+            "DBT_DUCKDB_PATH": str(self.tmp / "warehouse.duckdb"),
+            **{
+                f"DBT_{adapter.upper()}_{setting.upper()}_PATH": str(self.tmp / "dbt" / setting)
+                for adapter in ("duckdb", "postgres")
+                for setting in ("target", "log")
+            },
         }
         for folder in ("jsonl", "csv"):
             (self.tmp / folder).mkdir(exist_ok=True)
 
-    def meltano(self, *args: str, timeout: float = 300, **env: str) -> RunResult:
+    def meltano(
+        self, *args: str, timeout: float = 300, check: bool = True, **env: str
+    ) -> RunResult:
+        """Run Meltano; unless ``check`` is False, fail the test when it fails."""
         done = subprocess.run(
             [str(MELTANO), *args],
             cwd=ROOT,
@@ -130,8 +141,10 @@ class Project:
             check=False,
         )
         lines = (done.stdout + done.stderr).splitlines()
-        assert done.returncode == 0, f"meltano {' '.join(args)} failed:\n" + "\n".join(lines[-60:])
-        return RunResult(done.stdout, lines, records_sent(lines))
+        if check:
+            failed = f"meltano {' '.join(args)} failed:\n" + "\n".join(lines[-60:])
+            assert done.returncode == 0, failed
+        return RunResult(done.stdout, lines, records_sent(lines), done.returncode)
 
     def run(self, *plugins: str, **env: str) -> RunResult:
         return self.meltano("run", *plugins, **env)
@@ -198,10 +211,29 @@ def postgres_database(port: int) -> Iterator[str]:
 
 
 def postgres_env(port: int, dsn: str) -> dict[str, str]:
+    """target-postgres's and dbt-postgres's settings for the database at ``dsn``."""
+    database = dsn.rsplit("/", 1)[1]
     return {
         "TARGET_POSTGRES_HOST": "127.0.0.1",
         "TARGET_POSTGRES_PORT": str(port),
         "TARGET_POSTGRES_USER": "postgres",
         "TARGET_POSTGRES_PASSWORD": "unused-trust-auth",
-        "TARGET_POSTGRES_DATABASE": dsn.rsplit("/", 1)[1],
+        "TARGET_POSTGRES_DATABASE": database,
+        "DBT_POSTGRES_HOST": "127.0.0.1",
+        "DBT_POSTGRES_PORT": str(port),
+        "DBT_POSTGRES_USER": "postgres",
+        "DBT_POSTGRES_DBNAME": database,
     }
+
+
+def duckdb_execute(path: Path, sql: str) -> None:
+    """Run a statement that writes to a DuckDB file, with .tools' DuckDB (the loader's)."""
+    script = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute(sys.argv[2]).close()"
+    done = subprocess.run(
+        [str(TOOLS_PYTHON), "-c", script, str(path), sql],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
