@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from demo import report
 from demo import warehouse as wh
 from tap_1688token.logtypes import LOG_STREAMS, STREAM_BY_TYPE
 
@@ -36,6 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MELTANO = ROOT / ".tools" / "venv" / "bin" / "meltano"
 OUTPUT = ROOT / "output"
 PIPELINE = ("tap-1688token", "target-duckdb")
+#: run 2 goes on to build the dbt project (transform/) on what it loaded: marts and their tests
+TRANSFORM = "dbt-duckdb:build"
+#: the schema of the dbt project's marts (transform/models/marts; the queries below name it)
+MARTS = "analytics"
 NEW_TRAFFIC = 500
 #: users of the simulated site (`make demo SCOPE=site`)
 SITE_USERS = 6
@@ -187,16 +192,20 @@ def sync(
     run: int,
     env: dict[str, str],
     duckdb_file: Path,
+    *,
     since: datetime | None = None,
     begins: Bookmarks | None = None,
+    then: tuple[str, ...] = (),
 ) -> AfterRun:
-    """Run the pipeline once, then read what it left in the warehouse.
+    """Run the pipeline once (and `then`, e.g. the dbt build), then read what it left in the
+    warehouse.
 
     ``since`` is the newest load time before the run; ``begins`` the bookmarks it begins at.
     """
-    step(f"Run {run}: meltano --environment={env['MELTANO_ENVIRONMENT']} run {' '.join(PIPELINE)}")
+    blocks = (*PIPELINE, *then)
+    step(f"Run {run}: meltano --environment={env['MELTANO_ENVIRONMENT']} run {' '.join(blocks)}")
     started = time.monotonic()
-    meltano("run", *PIPELINE, env=env, log=OUTPUT / f"demo-run-{run}.log")
+    meltano("run", *blocks, env=env, log=OUTPUT / f"demo-run-{run}.log")
     took = time.monotonic() - started
     print(f"    done in {took:.1f} s (full log: output/demo-run-{run}.log)")
     older_than = {t: m for t, m in (begins.at if begins else {}).items() if t in LOG_STREAMS}
@@ -280,7 +289,7 @@ def show_simulated(env: dict[str, str], duckdb_file: Path, *, site: bool) -> int
         before, after = per_stream(info), per_stream(added)
         print("    " + ", ".join(f"{s} +{after[s] - before[s]}" for s in before))
 
-        after2 = sync(2, env, duckdb_file, since=after1.last_load, begins=marks)
+        after2 = sync(2, env, duckdb_file, since=after1.last_load, begins=marks, then=(TRANSFORM,))
         held = per_stream(control(base_url, "/_sim/summary"))
 
     ok = report_runs(after1, marks, after2, held)
@@ -291,8 +300,11 @@ def show_simulated(env: dict[str, str], duckdb_file: Path, *, site: bool) -> int
             "server ids (New API sends id % 1024): log_key, not id, tells them apart."
         )
         ok &= report_usage(db)
+        ok &= report_marts(db)
         if site:
             ok &= report_site(db)
+    page = report.write_report(duckdb_file, OUTPUT / "report.html", schema=MARTS)
+    print(f"\n{bold('Report:')} {page.relative_to(ROOT)} (open it in a browser; works offline)")
     where = duckdb_file.relative_to(ROOT)
     print(f"\nRun 1 took {after1.took:.1f} s, run 2 {after2.took:.1f} s. Warehouse: {where}")
     if not ok:
@@ -305,10 +317,12 @@ def show_simulated(env: dict[str, str], duckdb_file: Path, *, site: bool) -> int
 def show_real(env: dict[str, str], duckdb_file: Path) -> int:
     after1 = sync(1, env, duckdb_file)
     marks = read_bookmarks(env, duckdb_file)
-    after2 = sync(2, env, duckdb_file, since=after1.last_load, begins=marks)
+    after2 = sync(2, env, duckdb_file, since=after1.last_load, begins=marks, then=(TRANSFORM,))
     report_runs(after1, marks, after2, held=None)
     with _closing(open_duckdb(duckdb_file)) as db:
-        ok = report_usage(db)
+        ok = report_usage(db) & report_marts(db)
+    page = report.write_report(duckdb_file, OUTPUT / "report.html", schema=MARTS)
+    print(f"\n{bold('Report:')} {page.relative_to(ROOT)}")
     print(
         f"\nTimings: run 1 {after1.took:.1f} s, run 2 {after2.took:.1f} s. Warehouse: {duckdb_file}"
     )
@@ -429,6 +443,30 @@ def report_usage(db: wh.DuckDB) -> bool:
     bad = [row for row in recon if row[4] != 0 or row[6] != 0]
     print(f"    days: {len(recon)}; days with a difference: {len(bad)}")
     return not bad
+
+
+def report_marts(db: wh.DuckDB) -> bool:
+    """What the dbt build answers (transform/): the billing check and errors per day."""
+    step(f"dbt marts ({MARTS}): each usage log's charge recomputed with New API's formula")
+    billing = db.rows(
+        "SELECT day, checked, ok, mismatches, unchecked FROM analytics.mart_billing_check_daily "
+        "ORDER BY day"
+    )
+    print(wh.format_table(["day", "checked", "ok", "mismatches", "unchecked"], billing))
+    reasons = db.rows(
+        "SELECT status, coalesce(reason, ''), count(*) FROM analytics.mart_billing_check "
+        "GROUP BY 1, 2 ORDER BY 3 DESC"
+    )
+    print(wh.format_table(["status", "reason", "logs"], reasons))
+    step(f"dbt marts ({MARTS}): failed calls per day and model")
+    errors = db.rows(
+        "SELECT model_name, sum(errors), count(DISTINCT day) FROM analytics.mart_errors_daily "
+        "GROUP BY 1 ORDER BY 2 DESC"
+    )
+    print(wh.format_table(["model", "errors", "days"], errors))
+    mismatches = sum(int(row[3]) for row in billing)
+    print(f"    billing mismatches: {mismatches}")
+    return bool(billing) and mismatches == 0
 
 
 def report_site(db: wh.DuckDB) -> bool:

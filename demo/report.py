@@ -81,7 +81,7 @@ _KIND = {
     **dict.fromkeys(f"{_NUMBERS} {_COUNTS}".split(), "a number"),
 }
 #: where dbt-duckdb puts them by default, then the tap's own schema (a profile may point there)
-SCHEMAS = ("main", RAW_SCHEMA)
+SCHEMAS = ("analytics", "main", RAW_SCHEMA)
 TOP_KEYS = 10
 #: rows of the keys table; the rest are counted under it
 KEYS_LISTED = 50

@@ -15,6 +15,7 @@ import string
 import time
 import zlib
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 Log = dict[str, Any]
@@ -230,7 +231,7 @@ def _make(
     model_ratio, completion_ratio = _ratios(model)
     prompt = max(1, int(rng.lognormvariate(7.0, 1.2)))
     completion = max(1, int(rng.lognormvariate(5.5, 1.0)))
-    quota = round((prompt + completion * completion_ratio) * model_ratio * group_ratio)
+    quota = charge(prompt, completion, completion_ratio, model_ratio, group_ratio)
     log.update(
         content=f"模型倍率 {model_ratio:.2f}，分组倍率 {group_ratio:.2f}",
         quota=max(quota, 1),
@@ -249,6 +250,19 @@ def _make(
             "frt": rng.randint(250, 3000) if log["is_stream"] else -1000,
         }
     return log
+
+
+def charge(
+    prompt: int, completion: int, completion_ratio: float, model_ratio: float, group_ratio: float
+) -> int:
+    """New API's ratio charge (service/text_quota.go): computed in decimals from the ratios as
+    logged, rounded half away from zero (decimal's Round(0)); at least 1 is the caller's."""
+    exact = (
+        (Decimal(prompt) + Decimal(completion) * Decimal(str(completion_ratio)))
+        * Decimal(str(model_ratio))
+        * Decimal(str(group_ratio))
+    )
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def generate_logs(
