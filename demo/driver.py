@@ -40,7 +40,7 @@ PIPELINE = ("tap-1688token", "target-duckdb")
 #: run 2 goes on to build the dbt project (transform/) on what it loaded: marts and their tests
 TRANSFORM = "dbt-duckdb:build"
 #: the schema of the dbt project's marts (transform/models/marts; the queries below name it)
-MARTS = "analytics"
+MARTS = wh.MARTS
 NEW_TRAFFIC = 500
 #: users of the simulated site (`make demo SCOPE=site`)
 SITE_USERS = 6
@@ -390,13 +390,14 @@ def report_runs(
 
 
 def report_usage(db: wh.DuckDB) -> bool:
-    zone = wh.stats_zone(db)
-    usage = wh.usage_by_day_and_model(db, zone)
+    """Cost per day and model, and the reconciliation, as the dbt marts answer them."""
+    usage = wh.usage_daily(db)
     models = sorted({model for _, model, *_ in usage})
-    step(f"Usage cost per day and model, USD (quota / {wh.QUOTA_PER_USD:,}; days in {zone})")
+    currency = next((row[7] for row in usage if row[7]), "?")
+    step(f"Usage cost per day and model, {currency} ({MARTS}.mart_usage_daily)")
     by_day: dict[str, dict[str, float]] = {}
-    for day, model, _calls, _p, _c, _quota, usd in usage:
-        by_day.setdefault(day, {})[model] = float(usd)
+    for day, model, *_, cost, _currency in usage:
+        by_day.setdefault(day, {})[model] = float(cost or 0)
     rows = [
         [day, *(cells.get(m) for m in models), round(sum(cells.values()), 2)]
         for day, cells in sorted(by_day.items())
@@ -407,13 +408,13 @@ def report_usage(db: wh.DuckDB) -> bool:
 
     step("Usage per model, whole period")
     per_model: dict[str, list[float]] = {}
-    for _day, model, calls, prompt, completion, quota, usd in usage:
+    for _day, model, calls, prompt, completion, quota, cost, _currency in usage:
         acc = per_model.setdefault(model, [0, 0, 0, 0, 0.0])
-        for i, value in enumerate((calls, prompt or 0, completion or 0, quota or 0, usd)):
-            acc[i] += value
+        for i, value in enumerate((calls, prompt or 0, completion or 0, quota or 0, cost or 0)):
+            acc[i] += float(value)
     print(
         wh.format_table(
-            ["model", "calls", "prompt tokens", "completion tokens", "quota", "USD"],
+            ["model", "calls", "prompt tokens", "completion tokens", "quota", currency],
             [
                 [m or "(none)", *(int(v) for v in acc[:4]), round(float(acc[4]), 2)]
                 for m, acc in sorted(per_model.items())
@@ -421,27 +422,16 @@ def report_usage(db: wh.DuckDB) -> bool:
         )
     )
 
-    step("Reconciliation: daily_stats (the gateway's own totals) vs summed usage_logs")
-    if wh.STATS_TABLE not in db.tables():
+    step(f"Reconciliation: daily_stats vs summed usage_logs ({MARTS}.mart_reconciliation_daily)")
+    recon = wh.reconciliation(db)
+    if not recon:
         print("    daily_stats is missing from the warehouse: nothing to reconcile against")
         return False
-    recon = wh.reconcile(db)
-    print(
-        wh.format_table(
-            [
-                "day",
-                "zone",
-                "gateway quota",
-                "usage_logs quota",
-                "difference",
-                "calls",
-                "models differing",
-            ],
-            recon,
-        )
-    )
-    bad = [row for row in recon if row[4] != 0 or row[6] != 0]
-    print(f"    days: {len(recon)}; days with a difference: {len(bad)}")
+    headers = ["day", "zone", "gateway quota", "usage_logs quota", "difference", "calls"]
+    headers += ["models differing", "closed"]
+    print(wh.format_table(headers, recon))
+    bad = [row for row in recon if row[7] and (row[4] != 0 or row[6] != 0)]
+    print(f"    days: {len(recon)}; closed days with a difference: {len(bad)}")
     return not bad
 
 

@@ -50,10 +50,12 @@ def main(argv: list[str] | None = None) -> None:
             headers, rows = ["table", "rows"], [list(i) for i in wh.table_counts(db).items()]
         elif args.report == "reconcile":
             headers = ["day", "zone", "gateway", "usage_logs", "difference", "calls", "models"]
-            rows = wh.reconcile(db) if wh.STATS_TABLE in db.tables() else []
+            headers.append("closed")
+            rows = wh.reconciliation(db)
         elif args.report == "usage":
-            headers = ["day", "model", "calls", "prompt", "completion", "quota", "usd"]
-            rows = wh.usage_by_day_and_model(db, wh.stats_zone(db))
+            headers = ["day", "model", "calls", "prompt", "completion", "quota", "cost"]
+            headers.append("currency")
+            rows = wh.usage_daily(db)
         else:
             if not args.sql:
                 parser.error("sql needs a query")

@@ -1,9 +1,8 @@
-"""What a user asks the warehouse: rows per table, usage and cost per day and model, and
-the gateway's own daily totals (`daily_stats`) reconciled against summed `usage_logs`.
+"""What the demo asks the warehouse: rows per table and per load, and the dbt marts' answers
+(usage and cost per day and model, the daily reconciliation), on DuckDB or PostgreSQL.
 
-The same SQL runs on DuckDB (target-duckdb) and PostgreSQL (target-postgres). Both store
-`created_at` as a timestamp without a zone that holds UTC; `_day` turns it into the calendar
-day of another zone (daily_stats' `timezone`, setting `stats_timezone`).
+The answers themselves (days in daily_stats' zone, costs in the gateway's currency, the
+reconciliation) are computed once, by the dbt project in transform/; this reads them.
 """
 
 # ruff: noqa: S608 - SQL is built from this module's constants and a zone read from the table
@@ -23,9 +22,8 @@ SCHEMA = "tap_1688token"
 STATS_TABLE = "daily_stats"
 #: when target-duckdb (with add_metadata_columns) loaded a row, or upserted it again
 LOADED_AT = "_sdc_batched_at"
-QUOTA_PER_USD = 500_000  # New API: 500,000 quota = 1 USD
-#: the gateway's totals per day and model, when it breaks them down
-MODEL_STATS_TABLE = "daily_model_stats"
+#: the dbt project's marts (transform/): the answers are read there, not computed here
+MARTS = "analytics"
 
 
 class Warehouse(Protocol):
@@ -75,11 +73,6 @@ class Postgres(_Connected):
         with self.con.cursor() as cur:
             cur.execute(sql)  # type: ignore[call-overload]
             return cur.fetchall() if cur.description else []
-
-
-def _day(column: str, zone: str) -> str:
-    """SQL: the calendar day (YYYY-MM-DD text) in ``zone`` of a UTC ``column``."""
-    return f"CAST(CAST((({column} AT TIME ZONE 'UTC') AT TIME ZONE {zone}) AS DATE) AS VARCHAR)"
 
 
 def table_counts(db: Warehouse) -> dict[str, int]:
@@ -162,75 +155,29 @@ def distinct_ids(db: Warehouse, table: str = "usage_logs") -> int:
     return db.rows(f"SELECT count(DISTINCT id) FROM {SCHEMA}.{table}")[0][0]
 
 
-def stats_zone(db: Warehouse) -> str:
-    """The time zone daily_stats was computed in (UTC when there is no daily_stats)."""
-    if STATS_TABLE in db.tables():
-        found = db.rows(f"SELECT min(timezone) FROM {SCHEMA}.{STATS_TABLE}")
-        if found and found[0][0]:
-            return str(found[0][0])
-    return "UTC"
-
-
-def usage_by_day_and_model(db: Warehouse, zone: str = "UTC") -> list[tuple[Any, ...]]:
-    """(day, model, calls, prompt tokens, completion tokens, quota, USD), days of ``zone``."""
-    day = _day("created_at", f"'{zone}'")
+def usage_daily(db: Warehouse) -> list[tuple[Any, ...]]:
+    """(day, model, calls, prompt tokens, completion tokens, quota, cost, currency) from the
+    dbt mart (transform/), summed over keys and users."""
     return db.rows(
         f"""
-        SELECT {day} AS day, coalesce(model_name, '') AS model, count(*) AS calls,
-               sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
-               sum(quota) AS quota, round(sum(quota) / {QUOTA_PER_USD}.0, 2) AS usd
-        FROM {SCHEMA}.usage_logs
+        SELECT CAST(day AS VARCHAR), coalesce(model_name, ''), sum(calls),
+               sum(prompt_tokens), sum(completion_tokens), sum(quota),
+               round(CAST(sum(cost) AS NUMERIC), 2), min(currency)
+        FROM {MARTS}.mart_usage_daily
         GROUP BY 1, 2
         ORDER BY 1, 2
         """
     )
 
 
-def reconcile(db: Warehouse) -> list[tuple[Any, ...]]:
-    """Per day of daily_stats: (day, zone, gateway's quota, summed usage_logs quota, difference,
-    logs, per-model rows that differ). Per-model rows (daily_model_stats) are compared when
-    the gateway gives them.
-    """
-    day = _day("u.created_at", "z.timezone")
-    models = (
-        f"SELECT CAST(date AS VARCHAR) AS date, timezone, model_name AS model, quota "
-        f"FROM {SCHEMA}.{MODEL_STATS_TABLE}"
-        if MODEL_STATS_TABLE in db.tables()
-        else "SELECT CAST(NULL AS VARCHAR) AS date, CAST(NULL AS VARCHAR) AS timezone, "
-        "CAST(NULL AS VARCHAR) AS model, CAST(NULL AS BIGINT) AS quota WHERE 1 = 0"
-    )
+def reconciliation(db: Warehouse) -> list[tuple[Any, ...]]:
+    """Per day (dbt's mart): (day, zone, the gateway's quota, the usage logs' quota,
+    difference, calls, models differing, closed)."""
     return db.rows(
         f"""
-        WITH stat_days AS (
-            SELECT CAST(date AS VARCHAR) AS date, timezone, quota FROM {SCHEMA}.{STATS_TABLE}
-        ),
-        stat_models AS ({models}),
-        zones AS (SELECT DISTINCT timezone FROM stat_days),
-        logs AS (
-            SELECT z.timezone, {day} AS date, coalesce(u.model_name, '') AS model,
-                   sum(u.quota) AS quota, count(*) AS calls
-            FROM {SCHEMA}.usage_logs u CROSS JOIN zones z
-            GROUP BY 1, 2, 3
-        ),
-        log_days AS (
-            SELECT timezone, date, sum(quota) AS quota, sum(calls) AS calls
-            FROM logs GROUP BY 1, 2
-        ),
-        model_diffs AS (
-            SELECT s.timezone, s.date, count(*) AS differing
-            FROM stat_models s
-            LEFT JOIN logs l ON l.timezone = s.timezone AND l.date = s.date AND l.model = s.model
-            WHERE s.quota IS DISTINCT FROM coalesce(l.quota, 0)
-            GROUP BY 1, 2
-        )
-        SELECT coalesce(s.date, l.date) AS day, coalesce(s.timezone, l.timezone) AS zone,
-               s.quota AS gateway_quota, coalesce(l.quota, 0) AS logs_quota,
-               coalesce(s.quota, 0) - coalesce(l.quota, 0) AS difference,
-               coalesce(l.calls, 0) AS calls, coalesce(m.differing, 0) AS models_differing
-        FROM stat_days s
-        FULL OUTER JOIN log_days l ON l.timezone = s.timezone AND l.date = s.date
-        LEFT JOIN model_diffs m
-          ON m.timezone = coalesce(s.timezone, l.timezone) AND m.date = coalesce(s.date, l.date)
+        SELECT CAST(day AS VARCHAR), timezone, gateway_quota, logs_quota, difference, calls,
+               models_differing, closed
+        FROM {MARTS}.mart_reconciliation_daily
         ORDER BY 1
         """
     )
