@@ -49,9 +49,14 @@ class Openings:
             return self._fetch_ahead(key, path, params)
         with self._lock:
             kept = self._kept.pop(key, None)
-        if kept is None:
-            return self._fetch(path, params, ahead=False)
-        return kept.result()
+        if kept is not None:
+            try:
+                return kept.result()
+            except Exception:  # noqa: S110 - asked again below, with retries of its own
+                # An opening that failed (its retries spent, perhaps in a passing outage)
+                # does not fail the stream: the stream asks in its turn, as it always did.
+                pass
+        return self._fetch(path, params, ahead=False)
 
     def _fetch_ahead(self, key: Key, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -99,7 +104,7 @@ class Openings:
         try:
             opening()
         except BaseException as exc:
-            # A failed opening keeps its failed answer: the stream raises it when it asks.
+            # The stream asks again in its turn (see `get`), and meets the failure then.
             LOGGER.debug("An opening request failed ahead of its stream: %s", exc)
 
     def close(self) -> None:
