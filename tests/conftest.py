@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections import Counter
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
@@ -11,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from simulator import ALL_TYPE_WEIGHTS, SimConfig, Simulator, generate_logs, user_view
+from simulator import (
+    ALL_TYPE_WEIGHTS,
+    SECRET_MARKER,
+    SimConfig,
+    Simulator,
+    generate_logs,
+    user_view,
+)
 from tap_1688token.fields import CHARGE_FIELDS, LOG_FIELDS
 from tap_1688token.logtypes import LOG_STREAMS, TYPE_BY_STREAM
 from tap_1688token.tap import Tap1688Token
@@ -100,6 +109,26 @@ def merge(*results: SyncResult) -> SyncResult:
                 key = record.get("log_key") or tuple(record.get(k) for k in _KEY_FIELDS)
                 merged.setdefault(stream, {})[key] = record
     return SyncResult(records={s: list(v.values()) for s, v in merged.items()})
+
+
+def run_without_secrets(sim: Simulator, config: dict[str, Any], tmp_path: Any) -> SyncResult:
+    """Run the tap's CLI at DEBUG and prove no secret the simulator serves (the marker, and
+    every value of `sim.secret_values()`) is in any byte of its stdout or stderr."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    done = subprocess.run(
+        [sys.executable, "-m", "tap_1688token.tap", "--config", str(path)],
+        capture_output=True,
+        env={"TAP_1688TOKEN_LOGLEVEL": "DEBUG", "PATH": "/usr/bin:/bin"},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    output = done.stdout + done.stderr
+    assert SECRET_MARKER.encode() not in output
+    for secret in sim.secret_values():
+        assert secret.encode() not in output
+    return parse_messages(done.stdout.decode().splitlines())
 
 
 def tap_config(base_url: str, **overrides: Any) -> dict[str, Any]:
