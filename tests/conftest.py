@@ -6,7 +6,10 @@ import io
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +132,29 @@ def run_without_secrets(sim: Simulator, config: dict[str, Any], tmp_path: Any) -
     for secret in sim.secret_values():
         assert secret.encode() not in output
     return parse_messages(done.stdout.decode().splitlines())
+
+
+class InFlight:
+    """A simulator's `before_request` that holds each request (of `paths`, or every one) a
+    little and counts how many were in flight at once, and when each path was first asked."""
+
+    def __init__(self, paths: Iterable[str] | None = None, hold: float = 0.02) -> None:
+        self.paths = None if paths is None else frozenset(paths)
+        self.hold = hold
+        self.now = self.most = 0
+        self.first_seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, _sim: Simulator, path: str, _params: dict[str, str]) -> None:
+        if self.paths is not None and path not in self.paths:
+            return
+        with self._lock:
+            self.first_seen.setdefault(path, time.monotonic())
+            self.now += 1
+            self.most = max(self.most, self.now)
+        time.sleep(self.hold)
+        with self._lock:
+            self.now -= 1
 
 
 def tap_config(base_url: str, **overrides: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from simulator import generate_logs
 from tap_1688token.stats import DayRange, DaySearch
-from tests.conftest import DAY, run_tap, tap_config
+from tests.conftest import DAY, InFlight, run_tap, tap_config
 
 # 2025-10-20 .. 2025-11-10 spans the end of US daylight saving time (2025-11-02).
 START = int(pendulum.datetime(2025, 10, 20, tz="UTC").timestamp())
@@ -184,28 +183,15 @@ def test_ranges_of_one_level_are_asked_together(make_sim):
         start_date=pendulum.from_timestamp(now - 64 * DAY).isoformat(),
         end_date=pendulum.from_timestamp(now - 60).isoformat(),  # both runs, one range
     )
-    in_flight, most = [0], [0]
-    lock = threading.Lock()
-
-    def slow_stat(_sim, path, _params):
-        if path not in STAT_PATHS:
-            return
-        with lock:
-            in_flight[0] += 1
-            most[0] = max(most[0], in_flight[0])
-        time.sleep(0.02)
-        with lock:
-            in_flight[0] -= 1
-
-    sim.before_request = slow_stat
+    sim.before_request = watch = InFlight(STAT_PATHS)
     together = run_tap(config)
     asked_together = sorted((r.params["start_timestamp"], r.params["end_timestamp"])
                             for r in stat_requests(sim))  # fmt: skip
-    assert most[0] >= 4
+    assert watch.most >= 4
     sim.reset_requests()
-    most[0] = 0
+    sim.before_request = watch = InFlight(STAT_PATHS)
     one_by_one = run_tap(config | {"max_concurrency": 1})
-    assert most[0] == 1
+    assert watch.most == 1
     asked_one_by_one = sorted((r.params["start_timestamp"], r.params["end_timestamp"])
                               for r in stat_requests(sim))  # fmt: skip
     assert asked_together == asked_one_by_one

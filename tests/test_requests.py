@@ -7,7 +7,7 @@ from collections import Counter
 
 import tap_1688token.api
 from tap_1688token.errors import GatewayError
-from tests.conftest import assert_exact, run_tap, tap_config
+from tests.conftest import InFlight, assert_exact, run_tap, tap_config
 
 TOKEN = "sim-token"
 
@@ -72,22 +72,8 @@ def _asked(sim):
 
 
 def test_every_streams_first_requests_leave_together_and_none_is_asked_twice(make_sim):
-    import threading
-
     sim, url = make_sim(3000, days=20, latency=0.01)
-    in_flight, most, lock = [0], [0], threading.Lock()
-    first_seen: dict[str, float] = {}
-
-    def watch(_sim, path, _params):
-        with lock:
-            first_seen.setdefault(path, time.monotonic())
-            in_flight[0] += 1
-            most[0] = max(most[0], in_flight[0])
-        time.sleep(0.02)
-        with lock:
-            in_flight[0] -= 1
-
-    sim.before_request = watch
+    sim.before_request = watch = InFlight()
     result = run_tap(tap_config(url, max_concurrency=4))
     assert_exact(sim, result)
     # Each request once: what the openings asked ahead, the streams did not ask again.
@@ -95,10 +81,11 @@ def test_every_streams_first_requests_leave_together_and_none_is_asked_twice(mak
     assert not twice, twice
     # The snapshots' and the hourly usage's first requests left before the log streams ended.
     done = time.monotonic()
+    first_seen = watch.first_seen
     assert max(first_seen[p] for p in ("/api/user/self", "/api/token/", "/api/data/self")) < (
         first_seen["/api/log/self"] + (done - first_seen["/api/log/self"]) / 2
     )
-    assert most[0] <= 4  # max_concurrency bounds the run, not each pool
+    assert watch.most <= 4  # max_concurrency bounds the run, not each pool
 
 
 def test_strictly_sequential_runs_make_the_same_requests(make_sim):

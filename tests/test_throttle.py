@@ -84,6 +84,25 @@ def test_learns_the_limiters_window_after_one_block():
     )
 
 
+def test_a_429_that_says_how_long_is_waited_out_and_teaches_nothing():
+    # A gateway (or a proxy) answering 429 with Retry-After needs no model of its limiter.
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    for i in range(60):
+        clock.now = 100.0 + i / 60
+        throttle.reserve()
+        throttle.succeeded(clock.now)
+        throttle.release()
+    clock.now = 101.0
+    assert throttle.limited(1.0, clock.now) == pytest.approx(1.0)
+    clock.now = 102.0
+    throttle.reserve()
+    throttle.succeeded(clock.now)
+    throttle.release()
+    assert throttle.budget is None
+    assert throttle.reserve() == 0.0  # no pace was learned: the next request goes at once
+
+
 def test_blocked_despite_the_model_slows_down():
     clock = Clock()
     throttle = Throttle(clock=clock)

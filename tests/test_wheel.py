@@ -20,12 +20,7 @@ LOG_STREAMS = {
     "error_logs",
 }
 STREAMS = {
-    "usage_logs",
-    "topup_logs",
-    "manage_logs",
-    "system_logs",
-    "refund_logs",
-    "error_logs",
+    *LOG_STREAMS,
     "daily_stats",
     "daily_model_stats",
     "hourly_usage",

@@ -1,22 +1,8 @@
 -- Every user of the gateway (scope site only; empty otherwise), as the newest run saw them.
 with loaded as (
-  {{ typed_source('tap_1688token', 'users', [
-      ('id', dbt.type_bigint(), 'user_id'),
-      ('username', dbt.type_string()),
-      ('display_name', dbt.type_string()),
-      ('role', dbt.type_int()),
-      ('status', dbt.type_int()),
-      ('user_group', dbt.type_string()),
-      ('quota', dbt.type_bigint()),
-      ('used_quota', dbt.type_bigint()),
-      ('request_count', dbt.type_bigint()),
-      ('aff_count', dbt.type_bigint()),
-      ('aff_quota', dbt.type_bigint()),
-      ('aff_history_quota', dbt.type_bigint()),
-      ('inviter_id', dbt.type_bigint()),
+  {{ typed_source('tap_1688token', 'users', user_columns() + [
       ('created_at', dbt.type_bigint(), 'created_unix'),
       ('last_login_at', dbt.type_bigint(), 'last_login_unix'),
-      ('snapshot_at', dbt.type_timestamp()),
   ]) }}
 )
 {{ latest_snapshot('loaded', ['user_id']) }}
