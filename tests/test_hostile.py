@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 import tap_1688token.api
+from tap_1688token.api import RetryPolicy
 from tap_1688token.errors import GatewayError
 from tests.conftest import assert_exact, merge, run_tap, tap_config
 
@@ -124,3 +125,12 @@ def test_proxy_variables_apply(make_sim, monkeypatch, waits):
     assert not sim.requests
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert run_tap(tap_config(url)).log_count == 200
+
+
+def test_retries_start_small_and_still_outlast_a_short_outage():
+    # As the README says: 0.1, 0.4, 1.6, 6.4 and 25.6 s, each half to all of it.
+    policy = RetryPolicy(max_retries=5, max_rate_limit_wait_seconds=600)
+    for attempt, ceiling in enumerate((0.1, 0.4, 1.6, 6.4, 25.6), 1):
+        waits = [policy.backoff(attempt) for _ in range(200)]
+        assert all(ceiling / 2 <= w <= ceiling for w in waits), attempt
+    assert policy.backoff(9) <= policy.backoff_cap
