@@ -7,6 +7,7 @@ import hashlib
 import operator
 import time
 from collections.abc import Callable, Iterable
+from math import isfinite
 from typing import Any
 
 import msgspec
@@ -150,24 +151,30 @@ _EXACT_TYPES = (
     | dict.fromkeys(BOOLEAN_FIELDS, bool)
 )
 _EMPTY_RECORD = dict.fromkeys(RECORD_FIELDS)
-#: item shapes (field names and value types, in order) whose values all fit as sent
-_plain_shapes: dict[tuple[tuple[str, ...], tuple[type, ...]], bool] = {}
+_Shape = tuple[tuple[str, ...], tuple[type, ...]]
+#: item shapes (field names and value types, in order) whose values all fit as sent, each
+#: with what reads its integers (whose range is still to check); False for other shapes
+_plain_shapes: dict[_Shape, Callable[[dict[str, Any]], tuple[Any, ...]] | bool] = {}
 
 
 def _normalize_plain(item: dict[str, Any], seconds: int) -> dict[str, Any] | None:
     """`normalize` for an item whose every value fits its field as sent; else None.
 
     A server sends its items in one or a few shapes, so the check is one dictionary
-    lookup per item rather than one per field.
+    lookup per item rather than one per field, and a min and max over its integers.
     """
     shape = (tuple(item), tuple(map(type, item.values())))
-    plain = _plain_shapes.get(shape)
-    if plain is None:
-        plain = _is_plain(*shape)
+    integers = _plain_shapes.get(shape)
+    if integers is None:
+        integers = _plain_integers(shape)
         if len(_plain_shapes) < 1024:  # a server varying its shapes endlessly: stop learning
-            _plain_shapes[shape] = plain
-    if not plain or any(type(v) is int and not INT64_MIN <= v <= INT64_MAX for v in item.values()):
+            _plain_shapes[shape] = integers
+    if integers is False:
         return None
+    if integers is not True:
+        values = integers(item)
+        if min(values) < INT64_MIN or max(values) > INT64_MAX:
+            return None
     record = _EMPTY_RECORD | item
     for source, name in RENAMED.items():
         if source in record:
@@ -178,12 +185,21 @@ def _normalize_plain(item: dict[str, Any], seconds: int) -> dict[str, Any] | Non
     return record
 
 
-def _is_plain(fields: tuple[str, ...], types: tuple[type, ...]) -> bool:
-    return all(
+def _plain_integers(shape: _Shape) -> Callable[[dict[str, Any]], tuple[Any, ...]] | bool:
+    """For a plain shape, what reads its integer values (True: it has none); else False."""
+    fields, types = shape
+    plain = all(
         field in ("created_at", "other")
         or (field in _EXACT_TYPES and kind in (_EXACT_TYPES[field], type(None)))
         for field, kind in zip(fields, types, strict=True)
     )
+    if not plain:
+        return False
+    integers = [field for field, kind in zip(fields, types, strict=True) if kind is int]
+    if not integers:
+        return True
+    # itemgetter of one field gives the value, not a tuple of it: ask for it twice
+    return operator.itemgetter(*integers, integers[0])
 
 
 def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
@@ -214,13 +230,27 @@ def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
     return record
 
 
+#: the Python types a charge input has when it fits its column as sent (save a range check)
+_CHARGE_AS_SENT = {
+    name: {"integer": (int,), "number": (int, float), "string": (str,), "boolean": (bool,)}[kind]
+    for name, kind in _CHARGE_TYPES.items()
+}
+
+
 def charge_inputs(other: dict[str, Any]) -> dict[str, Any]:
     """The charge's inputs in `other`, typed; a value of another type is left out (null)."""
     found = {}
     for name in _CHARGE_TYPES.keys() & other.keys():
-        value = fit(_CHARGE_TYPES[name], other[name])
-        if value is not None:
-            found[name] = value
+        value = other[name]
+        kind = type(value)
+        # the common case without `fit`'s general reading: every log comes here
+        if kind not in _CHARGE_AS_SENT[name] or not (
+            INT64_MIN <= value <= INT64_MAX if kind is int else kind is not float or isfinite(value)
+        ):
+            value = fit(_CHARGE_TYPES[name], value)
+            if value is None:
+                continue
+        found[name] = value
     return found
 
 

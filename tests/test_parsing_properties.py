@@ -15,10 +15,14 @@ from tap_1688token import api
 from tap_1688token.api import ApiClient, TransientError
 from tap_1688token.client import SCHEMAS
 from tap_1688token.errors import GatewayError
+from tap_1688token.fields import CHARGE_FIELDS
 from tap_1688token.gateway import parse_log_page
-from tap_1688token.records import KNOWN_FIELDS, to_records
+from tap_1688token.records import KNOWN_FIELDS, charge_inputs, to_records
 from tap_1688token.settings import Settings
 from tap_1688token.stats import parse_totals
+from tap_1688token.values import fit
+
+CHARGE_TYPES = {field.name: field.type for field in CHARGE_FIELDS}
 
 VALIDATOR = Draft7Validator(SCHEMAS.get_schema("usage_logs"))
 
@@ -116,3 +120,22 @@ def test_numbers_no_number_can_be_are_refused_clearly():
     for value in (math.inf, -math.inf, math.nan):
         with pytest.raises(GatewayError, match="not a number"):
             parse_totals({"quota": value}, "/api/log/self/stat")
+
+
+charge_values = st.dictionaries(
+    st.sampled_from(sorted(CHARGE_TYPES)) | st.text(max_size=6),
+    scalars | st.floats() | st.integers(min_value=-(2**70), max_value=2**70),
+    max_size=8,
+)
+
+
+@settings(max_examples=400)
+@given(charge_values)
+def test_charge_inputs_are_what_fit_reads(other):
+    # the hot path's shortcut for values already of their column's type gives exactly what
+    # the one lenient reader gives: nothing out of range, non-finite or of another type
+    assert charge_inputs(other) == {
+        name: value
+        for name in CHARGE_TYPES.keys() & other.keys()
+        if (value := fit(CHARGE_TYPES[name], other[name])) is not None
+    }
