@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.baseline", description=__doc__)
     parser.add_argument("base_url")
     parser.add_argument("api_key")
+    parser.add_argument("--types", default=",".join(map(str, LOG_TYPES)), help="e.g. 2,1")
     args = parser.parse_args(argv)
 
     session = requests.Session()
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     url = args.base_url.rstrip("/") + "/api/log/self"
     end = int(time.time())
     out = sys.stdout
-    for log_type in LOG_TYPES:
+    for log_type in map(int, args.types.split(",")):
         page = 1
         while True:
             params = {

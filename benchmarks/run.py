@@ -2,21 +2,24 @@
 
     uv run python -m benchmarks.run [--logs 60000] [--days 30] [--latency 0.03]
         [--rate-limit 60/10] [--only a,b,c] [--repeat 3] [--concurrency-default 4]
-        [--tap-config-json '{"page_size": 100}'] [--markdown]
+        [--tap-config-json '{"page_size": 100}'] [--streams usage|logs|all]
+        [--fault-rate 0.08] [--markdown]
 
 One run serves a simulated gateway on 127.0.0.1 holding `--logs` logs over `--days` days,
 answering each request after `--latency` seconds, optionally behind New API's limiter
 (`--rate-limit N/SECONDS`), and runs these clients against it, one child process each:
 
   a  baseline     benchmarks/baseline.py: one requests.Session, page after page per
-                  log type (2, 1, 6, 5), sleeps 1 s on a 429, JSON lines to stdout
+                  log type (2, 1, 6, 5; 2 alone with --streams usage), sleeps 1 s on a
+                  429, JSON lines to stdout
   b  tap c=1      tap-1688token with max_concurrency=1
   c  tap default  tap-1688token with its default settings; its concurrency is taken from
                   --tap-config-json, else --concurrency-default, else the default the tap
                   declares (`--about`), else 1 (labels the row and sets its latency floor)
 
 Both taps get api_key, base_url, min_age_seconds=0 and the --tap-config-json settings, and a
-catalog (from --discover) selecting only the four log streams. Every child's stdout goes
+catalog (from --discover) selecting the log streams (`--streams`: usage_logs alone, on a
+simulator holding usage logs only; or every stream). Every child's stdout goes
 through a pipe where its records are counted (the tap's RECORD lines per log stream, the
 baseline's lines); a count other than the simulator's, or a non-zero exit, marks the row
 FAILED (and the exit status 1). Rows report wall seconds, records/s, requests as the
@@ -31,7 +34,8 @@ against (a), and the floors:
   wall/floor  wall seconds over the larger of the two
   req floor   data pages + the fewest windows the tap's split rule allows (sum over log
               types of ceil(count / its window threshold)) + 1 request for the time unit;
-              printed above the table, to set against the tap's 200s
+              printed above the table, to set against the tap's 200s; below the table,
+              each tap row's requests by endpoint (and log type)
   CPU floor   CPU to json.loads every page body (fetched once, without latency) and
               json.dumps a Singer RECORD message per item to /dev/null, in this process;
               "x CPU floor" is a child's CPU per record over it (start-up included)
@@ -65,7 +69,8 @@ from typing import IO, TypeVar
 
 import requests
 
-from simulator import SimConfig, Simulator, generate_logs
+from benchmarks.baseline import LOG_TYPES as BASELINE_TYPES
+from simulator import DEFAULT_TYPE_WEIGHTS, SimConfig, Simulator, generate_logs
 from tap_1688token.logtypes import STREAM_BY_TYPE
 from tap_1688token.windows import WINDOW_THRESHOLD
 
@@ -98,6 +103,8 @@ class Result:
     other: int
     sim_cpu: float
     error: str = ""
+    #: requests answered, by endpoint ("/api/log/self type=2"), most first
+    endpoints: tuple[tuple[str, int], ...] = ()
 
 
 def _cpu_self() -> float:
@@ -162,6 +169,10 @@ def measure(variant: Variant, sim: Simulator, timeout: float) -> Result:
     counts, child = spawn(variant.argv, count_lines(list(variant.expected)), timeout)
     sim_cpu = _cpu_self() - before
     statuses = Counter(request.status for request in sim.requests)
+    endpoints = Counter(
+        request.path + (f" type={request.params['type']}" if "type" in request.params else "")
+        for request in sim.requests
+    )
     records = sum(counts.values())
     wrong = [
         f"{counts[prefix]} for {n} {prefix.decode()[-12:]}"
@@ -185,6 +196,7 @@ def measure(variant: Variant, sim: Simulator, timeout: float) -> Result:
         other=sum(statuses.values()) - statuses[200] - statuses[429],
         sim_cpu=sim_cpu,
         error=error,
+        endpoints=tuple(endpoints.most_common()),
     )
 
 
@@ -192,7 +204,7 @@ def median(results: list[Result]) -> Result:
     numbers = {
         f.name: statistics.median(getattr(r, f.name) for r in results)
         for f in fields(Result)
-        if f.name != "error"
+        if f.name not in ("error", "endpoints")
     }
     errors = dict.fromkeys(r.error for r in results if r.error)
     return replace(results[0], **numbers, error="; ".join(errors))
@@ -325,16 +337,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--streams",
-        choices=("logs", "all"),
+        choices=("usage", "logs", "all"),
         default="logs",
-        help="what the taps select: the log streams, or every stream (the whole run a user "
-        "waits for; its latency floor is then the requests the run made)",
+        help="what the taps select: usage_logs alone (the simulator then holds usage logs "
+        "only, and the baseline reads type 2 only), the log streams, or every stream (the "
+        "whole run a user waits for; its latency floor is then the requests the run made)",
     )
     return parser.parse_args(argv)
 
 
-def log_catalog(config_path: Path, workdir: Path, *, every: bool = False) -> Path:
-    """The tap's catalog with only the log streams selected (others would add requests), or
+def log_catalog(
+    config_path: Path, workdir: Path, streams: Sequence[str], *, every: bool = False
+) -> Path:
+    """The tap's catalog with only `streams` selected (others would add requests), or
     with `every` stream."""
     out, child = spawn(
         [str(TAP), "--config", str(config_path), "--discover"], lambda s: s.read(), 120
@@ -345,9 +360,7 @@ def log_catalog(config_path: Path, workdir: Path, *, every: bool = False) -> Pat
     for stream in catalog["streams"]:
         for entry in stream["metadata"]:
             if entry["breadcrumb"] == []:
-                entry["metadata"]["selected"] = (
-                    every or stream["tap_stream_id"] in STREAM_BY_TYPE.values()
-                )
+                entry["metadata"]["selected"] = every or stream["tap_stream_id"] in streams
     path = workdir / "catalog.json"
     path.write_text(json.dumps(catalog))
     return path
@@ -371,12 +384,14 @@ def variants(
     paths = {key: workdir / f"config-{key}.json" for key in "bc"}
     paths["b"].write_text(json.dumps(config | {"max_concurrency": 1}))
     paths["c"].write_text(json.dumps(config))
-    catalog = str(log_catalog(paths["c"], workdir, every=args.streams == "all"))
+    streams = [STREAM_BY_TYPE[log_type] for log_type in counts]
+    catalog = str(log_catalog(paths["c"], workdir, streams, every=args.streams == "all"))
 
     def tap(key: str) -> list[str]:
         return [str(TAP), "--config", str(paths[key]), "--catalog", catalog]
 
     baseline = [sys.executable, "-m", "benchmarks.baseline", base_url, API_KEY]
+    baseline += ["--types", ",".join(str(t) for t in counts if t in BASELINE_TYPES)]
     every = {
         "a": Variant("a", "a baseline", 1, baseline, {b"{": sum(counts.values())}),
         "b": Variant("b", "b tap c=1", 1, tap("b"), records),
@@ -456,7 +471,14 @@ def main(argv: list[str] | None = None) -> int:
     if not TAP.exists():
         raise SystemExit(f"{TAP} is missing: run `uv sync` first")
     end = int(time.time()) // 86_400 * 86_400  # midnight UTC: the same logs all day
-    logs = generate_logs(args.logs, start=end - int(args.days * 86_400), end=end, seed=args.seed)
+    weights = {2: 1.0} if args.streams == "usage" else DEFAULT_TYPE_WEIGHTS
+    logs = generate_logs(
+        args.logs,
+        start=end - int(args.days * 86_400),
+        end=end,
+        seed=args.seed,
+        type_weights=weights,
+    )
     sim = Simulator(
         logs,
         SimConfig(
@@ -466,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
         ),
     )
-    counts = {log_type: len(sim.logs(log_type)) for log_type in STREAM_BY_TYPE}
+    types = [2] if args.streams == "usage" else list(STREAM_BY_TYPE)
+    counts = {log_type: len(sim.logs(log_type)) for log_type in types}
     pages = sum(math.ceil(count / PAGE_SIZE) for count in counts.values())
     windows = sum(math.ceil(count / WINDOW_THRESHOLD) for count in counts.values())
     with sim.serve() as base_url, tempfile.TemporaryDirectory() as workdir:
@@ -501,6 +524,10 @@ def main(argv: list[str] | None = None) -> int:
     cells = table(args, rows, pages, per_record_floor, startup_cpu)
     failures = [f"FAILED {v.label}: {r.error}" for v, r in rows if r.error]
     print("\n".join(header) + "\n\n" + plain(cells))
+    for variant, result in rows:
+        if variant.key != "a":
+            spread = ", ".join(f"{endpoint} {n}" for endpoint, n in result.endpoints)
+            print(f"{variant.label} requests (first run), by endpoint: {spread}")
     if failures:
         print("\n".join(failures))
     if args.markdown:

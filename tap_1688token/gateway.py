@@ -32,7 +32,7 @@ from tap_1688token.stats import (
 )
 from tap_1688token.stopping import Stop
 from tap_1688token.values import read_int
-from tap_1688token.verify import DayCheck
+from tap_1688token.verify import DayCheck, find_differences
 from tap_1688token.windows import OLDEST_MARGIN, Page, Window
 
 LOGGER = logging.getLogger("tap-1688token")
@@ -316,39 +316,36 @@ class Gateway:
         first, last = check.first_day, check.last_closed_day
         if mode == "off" or last < first:
             return
-        server: dict[datetime.date, int] = {}
-        whole_from, began = first, check.span.start
-        if began > max(day_start(first, tz), 1):
-            # The run began inside this day: compare the part of it the run read.
-            totals = self.stat_totals(began, check.day_end(first))
-            server[first] = totals[WHOLE_DAY].get("quota", 0)
-            whole_from = first + datetime.timedelta(days=1)
-        if whole_from <= last:
-            lower = max(day_start(whole_from, tz), 1)
-            for day, totals in self.daily_totals(lower, skip_leading_empty=True, pool=pool):
-                if day <= last:
-                    server[day] = totals[WHOLE_DAY].get("quota", 0)
-        delivered = {day: got for day, got in check.delivered.items() if first <= day <= last}
-        differing = 0
-        for day in sorted(server.keys() | delivered.keys()):
-            quota, logs = delivered.get(day, (0, 0))
-            expected = server.get(day, 0)
-            if expected == quota:
-                continue
-            differing += 1
+        began = check.span.start
+        days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
+        delivered = [check.delivered.get(day, (0, 0))[0] for day in days]
+
+        def ask(span: DayRange) -> int:
+            # the first day from where the run began in it (its bookmark), the others whole
+            start = max(began, 1) if span.first == 0 else day_start(days[span.first], tz)
+            totals = self.stat_totals(start, check.day_end(days[span.last]))
+            return totals[WHOLE_DAY].get("quota", 0)
+
+        found = find_differences(delivered, ask, pool.map if pool else map)
+        for index, expected in sorted(found.items()):
+            day = days[index]
+            quota, logs = check.delivered.get(day, (0, 0))
             LOGGER.warning(
                 "%s: on %s (%s%s) the server counts a usage quota of %d; the %d logs "
                 "delivered add up to %d (difference %+d).",
                 stream,
                 day.isoformat(),
                 tz,
-                f", from {rfc3339(began)}" if day == first and began > day_start(day, tz) else "",
+                f", from {rfc3339(began)}" if index == 0 and began > day_start(day, tz) else "",
                 expected,
                 logs,
                 quota,
                 expected - quota,
             )
-        compared = len(server.keys() | delivered.keys())
+        # Days count from the first with usage either side (not from 1970).
+        used = [i for i, day in enumerate(days) if day in check.delivered or i in found]
+        compared = len(days) - used[0] if used else 0
+        differing = len(found)
         with self._lock:
             self.days_verified += compared
             self.days_differing += differing

@@ -3,17 +3,24 @@
 New API's stat endpoints sum the quota of usage logs (type 2) over a time range: for
 every day a run read to its end, the logs it delivered must add up to that. A day the
 run began inside (after its bookmark) is compared over the part it read.
+
+The days are compared by halving, not one by one: one request for the whole span, and
+only a range whose sums differ is split. A lost log only ever makes the delivered sum
+smaller, so losses cannot hide one another; only a day delivering more than the server
+counts could offset one delivering less, and that is no loss the tap can make (each log
+is delivered once, by its key).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from itertools import accumulate
 from typing import Any
 
 import pendulum
 
-from tap_1688token.stats import day_start
+from tap_1688token.stats import DayRange, day_start
 from tap_1688token.windows import Window
 
 _ONE_DAY = datetime.timedelta(days=1)
@@ -53,3 +60,42 @@ class DayCheck:
 
     def day_end(self, day: datetime.date) -> int:
         return day_start(day + _ONE_DAY, self.tz) - 1
+
+
+def find_differences(
+    delivered: list[int],
+    ask: Callable[[DayRange], int],
+    mapper: Callable[..., Iterable[int]] = map,
+) -> dict[int, int]:
+    """The server's figure for each day (an index into `delivered`) where they differ.
+
+    `ask` gives the server's sum over a range of days. The whole range is asked once;
+    a range whose sums differ is halved, a level at a time, asking only the left halves
+    (together, through `mapper`): a right half's sum is its range's minus its left's.
+    """
+    if not delivered:
+        return {}
+    before = [0, *accumulate(delivered)]  # before[i]: delivered on days 0..i-1
+
+    def got(span: DayRange) -> int:
+        return before[span.last + 1] - before[span.first]
+
+    whole = DayRange(0, len(delivered) - 1)
+    level = [(whole, ask(whole))]
+    found: dict[int, int] = {}
+    while level:
+        split = []
+        for span, server in level:
+            if server == got(span):
+                continue
+            if span.first == span.last:
+                found[span.first] = server
+            else:
+                split.append((span, server))
+        lefts = [DayRange(span.first, (span.first + span.last) // 2) for span, _ in split]
+        answers = list(mapper(ask, lefts))
+        level = []
+        for (span, server), left, left_server in zip(split, lefts, answers, strict=True):
+            right = DayRange(left.last + 1, span.last)
+            level += [(left, left_server), (right, server - left_server)]
+    return found

@@ -77,14 +77,26 @@ def parse_messages(lines: list[str]) -> SyncResult:
 
 
 def run_tap(
-    config: dict[str, Any], state: dict[str, Any] | None = None, *, fails: bool = False
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    *,
+    fails: bool = False,
+    streams: Iterable[str] | None = None,
 ) -> SyncResult:
     """Sync in-process and parse the Singer messages written to stdout.
 
     With `fails`, the run must raise; what it wrote before that is returned with the error.
+    With `streams`, a catalog selects only those (else every stream runs).
     """
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
-    tap = Tap1688Token(config=config, state=state, validate_config=True)
+    catalog = None
+    if streams is not None:
+        catalog = Tap1688Token(config=config).catalog_dict
+        for entry in catalog["streams"]:
+            for metadata in entry["metadata"]:
+                if metadata["breadcrumb"] == []:
+                    metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    tap = Tap1688Token(config=config, state=state, catalog=catalog, validate_config=True)
     error = None
     with redirect_stdout(out):
         try:

@@ -5,6 +5,7 @@ server's totals. Each case compares the exact multiset of delivered logs, every 
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -176,6 +177,25 @@ def test_a_difference_from_the_servers_totals_is_reported(make_sim, caplog, veri
     else:
         assert "0 differing" not in caplog.text
         assert "days verified against the server's totals, 1 differing" in caplog.text
+
+
+def test_the_self_check_of_an_exact_run_costs_one_request(make_sim, caplog):
+    # Behind a limiter every request counts: the check asks for the whole span's sum, not
+    # a day's at a time, and the run makes the data pages and four more (the unit probe,
+    # the page base, the unreachable-log count, the check).
+    sim, url = make_sim(2000, days=30)
+    with caplog.at_level("INFO"):
+        result = run_tap(tap_config(url, verify="fail"), streams={"usage_logs"})
+    usage = result.records["usage_logs"]
+    assert len({r["log_key"] for r in usage}) == len(usage) == len(sim.logs(2))
+    stat = [r for r in sim.requests if r.path == "/api/log/self/stat"]
+    assert len(stat) == 1
+    pages = [r for r in sim.requests if r.path == "/api/log/self" and r.params["type"] == "2"]
+    assert len(pages) == math.ceil(len(usage) / 100)
+    assert len(sim.requests) == len(pages) + 4
+    (summary,) = [m for m in caplog.messages if m.startswith("Run summary:")]
+    assert int(summary.split("; ")[1].split(" days verified")[0]) >= 30
+    assert summary.endswith("0 differing.")
 
 
 def test_an_exact_run_says_so_in_its_summary(make_sim, caplog):
