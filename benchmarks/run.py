@@ -30,7 +30,8 @@ against (a), and the floors:
   lat floor   latency x data pages / concurrency, where data pages = sum over log types
               of ceil(count / 100); with --streams all (the taps), latency x the requests
               the run made / concurrency + the tap's start-up CPU (`--about`)
-  lim floor   data pages x window / budget (only with --rate-limit)
+  lim floor   when a client making only the data pages, N per sliding W seconds, gets its
+              last answer: floor((pages - 1) / N) x W + latency (only with --rate-limit)
   wall/floor  wall seconds over the larger of the two
   req floor   data pages + the fewest windows the tap's split rule allows (sum over log
               types of ceil(count / its window threshold)) + 1 request for the time unit;
@@ -417,7 +418,12 @@ def table(
         "x CPU floor", "sim CPU s", "status",
     ]  # fmt: skip
     base = next((result for variant, result in rows if variant.key == "a"), None)
-    limiter = pages * args.rate_limit[1] / args.rate_limit[0] if args.rate_limit else 0.0
+    limiter = 0.0
+    if args.rate_limit:
+        # A sliding window of N starts per W seconds lets the k-th request (from 0) go
+        # at floor(k / N) x W at the earliest; the last data page then takes its latency.
+        budget, window = args.rate_limit
+        limiter = (pages - 1) // budget * window + args.latency
     out = [head]
     for variant, r in rows:
         latency = args.latency * pages / variant.concurrency

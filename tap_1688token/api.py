@@ -254,13 +254,15 @@ class ApiClient:
     def _book(self) -> None:
         """Wait for this request's start, booking again if a 429 came meanwhile."""
         while True:
-            blocks = self.throttle.blocks_seen
-            wait = self.throttle.reserve()
-            if wait > 0:
-                self.sleep(wait)
-            if self.throttle.blocks_seen == blocks:
+            # The blocks seen as the start is booked, not before: booking may wait out a
+            # block (while another thread probes) that says nothing against this start.
+            booking = self.throttle.book()
+            if booking.wait > 0:
+                self.sleep(booking.wait)
+            if self.throttle.blocks_seen == booking.blocks:
                 return
             # Booked at a pace the limiter just refused: wait out the block with the rest.
+            # (The start stays booked in the model: one window a little slower.)
             self.throttle.release()
 
     def _attempt(self, url: str, params: Mapping[str, Any], *, ahead: bool) -> Any:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import NamedTuple
 
 #: bare 429s back off by this factor per consecutive block (capped), once the limiter
 #: is learned or when nothing was let through before the block
@@ -39,6 +40,13 @@ ABOVE_TOO_SHORT = 1.02
 #: the first requests' start times kept for the model of the limiter (a longer streak
 #: than this before the first block means a budget the model need not follow exactly)
 STREAK_MEMORY = 10_000
+
+
+class Booking(NamedTuple):
+    """A start booked: how long to wait for it, and the blocks seen as it was booked."""
+
+    wait: float
+    blocks: int
 
 
 class Throttle:
@@ -77,7 +85,11 @@ class Throttle:
         self.blocks_seen = 0
 
     def reserve(self) -> float:
-        """Book the caller's start time; return how long to wait for it.
+        """Book the caller's start time; return how long to wait for it."""
+        return self.book().wait
+
+    def book(self) -> Booking:
+        """Book the caller's start time: how long to wait for it, and the blocks seen then.
 
         While blocked, one caller probes and the others wait here for its answer, so a
         closed limiter sees one request per round, not one per thread.
@@ -96,7 +108,7 @@ class Throttle:
                 while len(self._starts) > self.budget:
                     self._starts.popleft()
             self._next = slot + self.interval
-            return slot - now
+            return Booking(slot - now, self.blocks_seen)
 
     def release(self) -> None:
         """The caller's request is over, whatever its outcome."""

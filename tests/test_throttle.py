@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import deque
 
 import pytest
@@ -244,3 +246,29 @@ def test_a_start_booked_before_a_block_waits_the_block_out():
     assert slept[0] == pytest.approx(1.0)
     assert len(slept) == 2, "booked again after the block"
     assert slept[1] >= 0.85 * 1.0 - 1e-9  # the block's back-off
+
+
+def test_a_start_booked_after_waiting_out_a_probe_goes_once():
+    # Threads wait in `book` while another probes a closed limiter. A start booked once
+    # the probe is answered already knows every block so far: it is not booked again (a
+    # second booking would hold one of the learned model's slots with no request at it).
+    clock = Clock()
+    client = ApiClient(
+        Settings.from_config({"api_key": "token", "base_url": "http://127.0.0.1:9"}),
+        sleep=lambda s: None,
+    )
+    client.throttle = throttle = Throttle(clock=clock)
+    throttle.limited(None, clock.now)  # the limiter closes
+    throttle.book()  # this thread probes it
+    slept: list[float] = []
+    client._sleep = slept.append
+    waiting = threading.Thread(target=client._book)
+    waiting.start()
+    time.sleep(0.2)  # it waits for the probe's answer
+    assert waiting.is_alive()
+    clock.now += 1.0
+    throttle.limited(None, clock.now)  # the probe is refused: a second block
+    throttle.release()
+    waiting.join(timeout=5)
+    assert not waiting.is_alive()
+    assert len(slept) == 1, f"booked {len(slept)} times"
