@@ -29,8 +29,9 @@ WINDOW_GUESSES = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 45
 GUESS_PAD = (1.01, 0.05)
 #: the learned window is padded by this factor so the limiter is never quite full
 MARGIN = 1.05
-#: a learned window is an upper bound: every PROBE_EVERY requests without a 429 it
-#: shrinks by SPEED_UP, and a 429 despite it widens it by SLOW_DOWN. A window that met
+#: a learned window is an upper bound: every PROBE_EVERY requests without a 429 (or
+#: every budget's worth, about once a window) it shrinks by SPEED_UP, and a 429 despite
+#: it widens it by SLOW_DOWN. A window that met
 #: a 429 is too short: the window stays ABOVE_TOO_SHORT times over the longest such one,
 #: so a long run settles instead of meeting the limiter every few hundred requests.
 PROBE_EVERY = 30
@@ -130,12 +131,17 @@ class Throttle:
                     and self._streak_start is not None
                     and self._bare
                 ):
+                    measured = started - self._streak_start
                     self.budget = self._streak
-                    self.window = (started - self._streak_start) * MARGIN
+                    self.window = measured * MARGIN
                     # The limiter still counts the streak's latest requests and this probe:
-                    # a slot frees as each of them ages out, not all at once.
+                    # a slot frees as each of them ages out, not all at once. The probe
+                    # showed the streak's first start aged out within `measured`, so each
+                    # streak start is kept as if made that much before its slot frees: the
+                    # margin is for the starts the model books, not for those it measured.
+                    early = self.window - measured
                     latest = sorted(self._streak_starts)[-(self.budget - 1) :]
-                    self._starts = deque([*latest, started])
+                    self._starts = deque([*(start - early for start in latest), started])
                 self._blocks = 0
                 return
             if self.budget is None:
@@ -145,7 +151,7 @@ class Throttle:
                 self._streak_starts.append(started)
                 return
             self._quiet += 1
-            if self._quiet % PROBE_EVERY == 0:
+            if self._quiet % max(PROBE_EVERY, self.budget) == 0:
                 self.window = max(self.window * SPEED_UP, self._too_short * ABOVE_TOO_SHORT)
 
     def limited(self, retry_after: float | None, started: float) -> float:
