@@ -85,6 +85,10 @@ class Gateway:
         self.client = ApiClient(settings, stop=stop)
         #: every request goes through here: a stream's first ones may have been sent ahead
         self.openings = Openings(self.client.get_envelope)
+        #: requests off the run's critical path (sent ahead, so streams' requests go first)
+        self._aside = self.openings.pool(1)
+        #: checks of the server answered on the side, awaited before the run's summary
+        self._checks: list[Future[None]] = []
         self._now = now
         self._lock = threading.Lock()
         self._started = False
@@ -140,6 +144,13 @@ class Gateway:
             tap_now = int(self._now if self._now is not None else time.time())
             self._started_at = tap_now
             self._upper = self._bound(tap_now)
+            if self.settings.max_concurrency > 1:
+                # Paging is learned next from the unit probe's query and its page p=1: sent
+                # with the probe, in seconds (as most servers read them), the answer is in
+                # when it is asked for (a server reading ms is asked again, in ms).
+                first = Window(1, self._upper)
+                size = self.settings.page_size
+                self._aside.submit(self._page, 0, first, 1, size, filtered=False)
             try:
                 self._unit = self._resolve_unit()
             except (PermissionRefused, EndpointMissing) as refused:
@@ -178,7 +189,18 @@ class Gateway:
                 self._unit,
                 self._paging.describe(self.settings.page_size),
             )
-            self._report_unreachable(self._first_pages(0).total)
+            settled = self._first_pages(0).total
+        if self.settings.max_concurrency > 1:
+            # Only a WARNING hangs on it: counted beside the streams, awaited at the end.
+            self._checks.append(self._aside.submit(self._report_unreachable, settled))
+        else:
+            self._report_unreachable(settled)
+
+    def finish(self) -> None:
+        """Await the checks answered on the side (their warnings come before the summary;
+        a check that failed fails the run, as any request does)."""
+        for check in self._checks:
+            check.result()
 
     def _bound(self, now: int) -> int:
         settled = now - self.settings.min_age_seconds
@@ -571,6 +593,7 @@ class Gateway:
         self.openings.start(openings, self.settings.max_concurrency)
 
     def close(self) -> None:
+        self._aside.shutdown(wait=False, cancel_futures=True)
         self.openings.close()
         self.client.close()
 

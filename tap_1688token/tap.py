@@ -122,6 +122,7 @@ class Tap1688Token(Tap):
     def _summarize(self) -> None:
         """One line at the end of every run: what it delivered and what it checked."""
         gateway = self.gateway
+        gateway.finish()
         strays: Counter[int] = Counter()
         for found in gateway.stray_types.values():  # every stream saw them: take the most
             strays |= found

@@ -257,3 +257,11 @@ def make_sim():
     yield factory
     for serving in started:
         serving.__exit__(None, None, None)
+
+
+def only_the_first_requests(sim: Simulator) -> bool:
+    """Whether the run asked nothing but its first query: page p=0, and p=1 sent with it
+    (what paging is learned from), as a run that fails on its first answer does."""
+    asked = sorted(r.params["p"] for r in sim.requests)
+    query = {frozenset((k, v) for k, v in r.params.items() if k != "p") for r in sim.requests}
+    return asked in (["0"], ["0", "1"]) and len(query) == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tap_1688token.logtypes import LOG_STREAMS
+from tests.conftest import only_the_first_requests
 
 TOKEN = "sk-secret-do-not-print-7f3a"
 
@@ -75,7 +76,7 @@ def test_wrong_token_is_one_clear_line(make_sim, tmp_path):
     result = run_cli(tmp_path, {"api_key": TOKEN, "base_url": url})
     assert_clean_failure(result, "api_key")
     assert "access token 无效" in error_lines(result.stderr)[0]
-    assert len(sim.requests) == 1
+    assert only_the_first_requests(sim)
 
 
 def test_missing_user_id_is_one_clear_line(make_sim, tmp_path):
