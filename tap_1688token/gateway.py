@@ -339,7 +339,9 @@ class Gateway:
         if mode == "off" or last < first:
             return
         began = check.span.start
-        days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
+        # Plain dates: a span from 1970 is some 20,000 days, and pendulum's adds are slow.
+        ordinals = range(first.toordinal(), last.toordinal() + 1)
+        days = [datetime.date.fromordinal(n) for n in ordinals]
         delivered = [check.delivered.get(day, (0, 0))[0] for day in days]
 
         def ask(span: DayRange) -> int:
