@@ -14,11 +14,13 @@ import datetime
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pendulum
 
 from tap_1688token.errors import GatewayError
+
+T = TypeVar("T")
 
 #: aggregates that are sums over the range, by the names servers give them
 ADDITIVE_FIELDS = {
@@ -146,22 +148,48 @@ class DaySearch:
 
     def _resolve(self) -> dict[int, Totals]:
         """Totals of each day with usage, by index; days without are left out."""
-        whole = DayRange(0, len(self.days) - 1)
-        level = [(whole, self.ask(whole))]
-        found: dict[int, Totals] = {}
-        while level:
-            split = []
-            for span, totals in level:
-                if is_empty(totals):
-                    continue
-                if span.first == span.last:
-                    found[span.first] = totals
-                else:
-                    split.append((span, totals))
-            lefts = [DayRange(span.first, (span.first + span.last) // 2) for span, _ in split]
-            answers = list(self.mapper(self.ask, lefts))
-            level = []
-            for (span, totals), left, left_totals in zip(split, lefts, answers, strict=True):
-                right = DayRange(left.last + 1, span.last)
-                level += [(left, left_totals), (right, subtract(totals, left_totals))]
-        return found
+        return halve(
+            len(self.days),
+            self.ask,
+            settled=lambda _span, totals: is_empty(totals),
+            subtract=subtract,
+            mapper=self.mapper,
+        )
+
+
+def halve(
+    days: int,
+    ask: Callable[[DayRange], T],
+    *,
+    settled: Callable[[DayRange, T], bool],
+    subtract: Callable[[T, T], T],
+    mapper: Callable[..., Iterable[T]] = map,
+) -> dict[int, T]:
+    """The server's answer for each of `days` days that is not `settled`, by index.
+
+    `ask` gives the server's answer (a sum) over a range of days. The whole range is
+    asked once; a range not settled is halved, a level at a time, asking only the left
+    halves (together, through `mapper`): a right half's answer is its range's minus its
+    left's. Settled ranges cost nothing more.
+    """
+    if days < 1:
+        return {}
+    whole = DayRange(0, days - 1)
+    level = [(whole, ask(whole))]
+    found: dict[int, T] = {}
+    while level:
+        split = []
+        for span, answer in level:
+            if settled(span, answer):
+                continue
+            if span.first == span.last:
+                found[span.first] = answer
+            else:
+                split.append((span, answer))
+        lefts = [DayRange(span.first, (span.first + span.last) // 2) for span, _ in split]
+        answers = list(mapper(ask, lefts))
+        level = []
+        for (span, answer), left, left_answer in zip(split, lefts, answers, strict=True):
+            right = DayRange(left.last + 1, span.last)
+            level += [(left, left_answer), (right, subtract(answer, left_answer))]
+    return found

@@ -14,13 +14,14 @@ is delivered once, by its key).
 from __future__ import annotations
 
 import datetime
+import operator
 from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
 
 import pendulum
 
-from tap_1688token.stats import DayRange, day_start
+from tap_1688token.stats import DayRange, day_start, halve
 from tap_1688token.windows import Window
 
 _ONE_DAY = datetime.timedelta(days=1)
@@ -69,33 +70,12 @@ def find_differences(
 ) -> dict[int, int]:
     """The server's figure for each day (an index into `delivered`) where they differ.
 
-    `ask` gives the server's sum over a range of days. The whole range is asked once;
-    a range whose sums differ is halved, a level at a time, asking only the left halves
-    (together, through `mapper`): a right half's sum is its range's minus its left's.
+    `ask` gives the server's sum over a range of days: one request for the whole range,
+    and only a range whose sums differ is halved (`stats.halve`).
     """
-    if not delivered:
-        return {}
     before = [0, *accumulate(delivered)]  # before[i]: delivered on days 0..i-1
 
-    def got(span: DayRange) -> int:
-        return before[span.last + 1] - before[span.first]
+    def agrees(span: DayRange, server: int) -> bool:
+        return server == before[span.last + 1] - before[span.first]
 
-    whole = DayRange(0, len(delivered) - 1)
-    level = [(whole, ask(whole))]
-    found: dict[int, int] = {}
-    while level:
-        split = []
-        for span, server in level:
-            if server == got(span):
-                continue
-            if span.first == span.last:
-                found[span.first] = server
-            else:
-                split.append((span, server))
-        lefts = [DayRange(span.first, (span.first + span.last) // 2) for span, _ in split]
-        answers = list(mapper(ask, lefts))
-        level = []
-        for (span, server), left, left_server in zip(split, lefts, answers, strict=True):
-            right = DayRange(left.last + 1, span.last)
-            level += [(left, left_server), (right, server - left_server)]
-    return found
+    return halve(len(delivered), ask, settled=agrees, subtract=operator.sub, mapper=mapper)
