@@ -31,9 +31,9 @@ GUESS_PAD = (1.01, 0.05)
 MARGIN = 1.05
 #: a learned window is an upper bound: every PROBE_EVERY requests without a 429 (or
 #: every budget's worth, about once a window) it shrinks by SPEED_UP, and a 429 despite
-#: it widens it by SLOW_DOWN. A window that met
-#: a 429 is too short: the window stays ABOVE_TOO_SHORT times over the longest such one,
-#: so a long run settles instead of meeting the limiter every few hundred requests.
+#: it widens it by SLOW_DOWN. A window that met a 429 is too short: the window stays
+#: ABOVE_TOO_SHORT times over the longest such one, so a long run settles instead of
+#: meeting the limiter every few hundred requests.
 PROBE_EVERY = 30
 SPEED_UP = 0.98
 SLOW_DOWN = 1.15
