@@ -96,3 +96,19 @@ def test_strictly_sequential_runs_make_the_same_requests(make_sim):
     sim.reset_requests()
     run_tap(config | {"max_concurrency": 1})
     assert _asked(sim) == together
+
+
+def test_the_first_answers_a_run_learns_from_are_asked_together(make_sim):
+    # The unit probe (p=0 of all logs) and p=1 of the same query, which paging is learned
+    # from, leave together: one round trip before the streams' first requests, not two.
+    sim, url = make_sim(500, days=3, latency=0.4)
+    run_tap(tap_config(url), streams={"usage_logs"})
+    query = {"type": "0", "page_size": "100", "start_timestamp": "1"}
+    probes = [r for r in sim.requests if query.items() <= r.params.items()]
+    first, second = sorted(probes, key=lambda r: r.params["p"])
+    assert (first.params["p"], second.params["p"]) == ("0", "1")
+    assert abs(second.at - first.at) < 0.2  # asked one after the other: 0.4 s apart
+    # The count of logs no window reaches is asked beside the streams, not before them.
+    count = next(r for r in sim.requests if r.params["page_size"] == "1")
+    usage = min(r.at for r in sim.requests if r.params.get("type") == "2")
+    assert count.at >= usage - 0.2
