@@ -41,6 +41,10 @@ _AUTH_PHRASES = ("无权进行此操作", "access token", "new-api-user", "unaut
 _PERMISSION_PHRASES = ("权限不足", "permission", "privilege", "not allowed")
 
 
+class RunOver(Exception):
+    """A request of a run that has ended: dropped, not sent."""
+
+
 class TransientError(Exception):
     """A failed attempt worth retrying (never leaves this module's retry loop)."""
 
@@ -157,6 +161,7 @@ class ApiClient:
             backoff_cap=self.policy.backoff_cap,
         )
         self._sleep = sleep
+        self._closed = threading.Event()
         # Requests in flight, whichever thread sends them (a stream's pages, the openings):
         # max_concurrency is the run's, not each pool's.
         self._slots = Slots(settings.max_concurrency)
@@ -187,8 +192,17 @@ class ApiClient:
         self.stop.check()
         (self._sleep or pause)(seconds)
         self.stop.check()
+        self._check_open()
+
+    def _check_open(self) -> None:
+        if self._closed.is_set():
+            msg = "the run is over"
+            raise RunOver(msg)
 
     def close(self) -> None:
+        # A request still on its way on another thread (sent ahead, retrying) stops at its
+        # next try instead of asking a server the run is done with.
+        self._closed.set()
         self.session.close()
 
     def server_time(self) -> int | None:
@@ -245,6 +259,7 @@ class ApiClient:
         if tries >= limit:
             msg = f"{url}: {problem} (gave up after {tries} tries)"
             raise GatewayError(msg) from None
+        self._check_open()
         wait = self.policy.backoff(tries)
         LOGGER.warning(
             "%s: %s (try %d of %d), retrying in %.1f s", url, problem, tries, limit, wait
@@ -268,6 +283,7 @@ class ApiClient:
     def _attempt(self, url: str, params: Mapping[str, Any], *, ahead: bool) -> Any:
         with self._slots.held(ahead=ahead):
             self.stop.check()  # no new request once the run is told to stop
+            self._check_open()
             self._book()
             try:
                 started = time.monotonic()

@@ -85,9 +85,8 @@ class Gateway:
         self.client = ApiClient(settings, stop=stop)
         #: every request goes through here: a stream's first ones may have been sent ahead
         self.openings = Openings(self.client.get_envelope)
-        #: requests off the run's critical path (sent ahead, so streams' requests go first)
-        self._aside = self.openings.pool(1)
-        #: checks of the server answered on the side, awaited before the run's summary
+        #: checks of the server answered on the side (off the run's critical path, sent
+        #: ahead so that streams' requests go first), awaited before the run's summary
         self._checks: list[Future[None]] = []
         self._now = now
         self._lock = threading.Lock()
@@ -150,7 +149,7 @@ class Gateway:
                 # when it is asked for (a server reading ms is asked again, in ms).
                 first = Window(1, self._upper)
                 size = self.settings.page_size
-                self._aside.submit(self._page, 0, first, 1, size, filtered=False)
+                self.openings.aside(self._page, 0, first, 1, size, filtered=False)
             try:
                 self._unit = self._resolve_unit()
             except (PermissionRefused, EndpointMissing) as refused:
@@ -192,7 +191,7 @@ class Gateway:
             settled = self._first_pages(0).total
         if self.settings.max_concurrency > 1:
             # Only a WARNING hangs on it: counted beside the streams, awaited at the end.
-            self._checks.append(self._aside.submit(self._report_unreachable, settled))
+            self._checks.append(self.openings.aside(self._report_unreachable, settled))
         else:
             self._report_unreachable(settled)
 
@@ -595,7 +594,6 @@ class Gateway:
         self.openings.start(openings, self.settings.max_concurrency)
 
     def close(self) -> None:
-        self._aside.shutdown(wait=False, cancel_futures=True)
         self.openings.close()
         self.client.close()
 

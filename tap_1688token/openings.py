@@ -17,9 +17,10 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 LOGGER = logging.getLogger("tap-1688token")
+T = TypeVar("T")
 
 #: `fetch(path, params, ahead=...)`: `ahead` for a request sent before its stream's turn
 Fetch = Callable[..., dict[str, Any]]
@@ -83,6 +84,27 @@ class Openings:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="opening")
         for name, opening in openings.items():
             self._begun[name] = self._pool.submit(self._open, opening)
+
+    def aside(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """`call(*args, **kwargs)` on a thread of its own, its requests sent ahead like an
+        opening's.
+
+        The thread is a daemon: a run that ends (or fails) never waits for what it still
+        has on its way.
+        """
+        future: Future[T] = Future()
+
+        def run() -> None:
+            self._ahead()
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(call(*args, **kwargs))
+            except BaseException as exc:  # handed to whoever awaits it
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="aside", daemon=True).start()
+        return future
 
     def pool(self, workers: int) -> ThreadPoolExecutor:
         """Threads an opening may use for requests of its own, sent ahead like it."""

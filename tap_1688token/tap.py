@@ -91,6 +91,25 @@ class Tap1688Token(Tap):
     # are proved before any message is written, and the session closed after the last.
     @override  # type: ignore[misc]  # final in the SDK, and no other hook will do: see above
     def sync_all(self) -> None:
+        try:
+            self._open()
+            try:
+                super().sync_all()
+            except Interrupted as exc:
+                if isinstance(self.message_writer, BlockWriter):
+                    exc.last_state = self.message_writer.last_state
+                raise
+            else:
+                self._summarize()
+            finally:
+                if isinstance(self.message_writer, BlockWriter):
+                    self.message_writer.flush()
+        finally:
+            # Also when the first answers fail the run: requests on their way on other
+            # threads stop at their next try.
+            self.gateway.close()
+
+    def _open(self) -> None:
         # Resolve the unit (and so prove the credentials) before any stream writes.
         _ = self.gateway.unit
         # Written in STREAM_TYPES' order (see streams.py), not the SDK's alphabetical one
@@ -106,18 +125,6 @@ class Tap1688Token(Tap):
             if stream.selected and isinstance(stream, GatewayStream)
         }
         self.gateway.open({name: run for name, run in openings.items() if run is not None})
-        try:
-            super().sync_all()
-        except Interrupted as exc:
-            if isinstance(self.message_writer, BlockWriter):
-                exc.last_state = self.message_writer.last_state
-            raise
-        else:
-            self._summarize()
-        finally:
-            if isinstance(self.message_writer, BlockWriter):
-                self.message_writer.flush()
-            self.gateway.close()
 
     def _summarize(self) -> None:
         """One line at the end of every run: what it delivered and what it checked."""

@@ -131,17 +131,14 @@ class Throttle:
                     and self._streak_start is not None
                     and self._bare
                 ):
-                    measured = started - self._streak_start
                     self.budget = self._streak
-                    self.window = measured * MARGIN
+                    self.window = (started - self._streak_start) * MARGIN
                     # The limiter still counts the streak's latest requests and this probe:
-                    # a slot frees as each of them ages out, not all at once. The probe
-                    # showed the streak's first start aged out within `measured`, so each
-                    # streak start is kept as if made that much before its slot frees: the
-                    # margin is for the starts the model books, not for those it measured.
-                    early = self.window - measured
+                    # a slot frees as each of them ages out, not all at once. (The margin
+                    # holds for them too: a start is when a request left, not when the
+                    # server counted it, and a loaded machine or network delays the latter.)
                     latest = sorted(self._streak_starts)[-(self.budget - 1) :]
-                    self._starts = deque([*(start - early for start in latest), started])
+                    self._starts = deque([*latest, started])
                 self._blocks = 0
                 return
             if self.budget is None:

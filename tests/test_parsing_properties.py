@@ -53,7 +53,7 @@ items = st.fixed_dictionaries(
 expected_failures = (GatewayError, TransientError, api._RateLimited, api._Refused)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(items, max_size=8))
 def test_items_become_valid_records_or_a_clear_error(batch):
     try:

@@ -161,7 +161,9 @@ def test_unit_detection_on_a_brand_new_account(make_sim):
     sim, url = make_sim(50, days=0, start=now - 5)
     result = run_tap(tap_config(url, min_age_seconds=60))
     assert result.log_count == 0
-    assert all(r.params.get("start_timestamp", "0") != "1000" for r in log_requests(sim)[2:])
+    # Only the milliseconds probe asked in milliseconds (1 s = 1000 ms).
+    in_ms = [r for r in log_requests(sim) if r.params.get("start_timestamp") == "1000"]
+    assert [r.params["p"] for r in in_ms] == ["0"]
 
 
 @pytest.mark.parametrize(("configured", "served"), [("s", "ms"), ("ms", "s")])
