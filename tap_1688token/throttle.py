@@ -29,11 +29,10 @@ WINDOW_GUESSES = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 45
 GUESS_PAD = (1.01, 0.05)
 #: the learned window is padded by this factor so the limiter is never quite full
 MARGIN = 1.05
-#: a learned window is an upper bound: every PROBE_EVERY requests without a 429 (or
-#: every budget's worth, about once a window) it shrinks by SPEED_UP, and a 429 despite
-#: it widens it by SLOW_DOWN. A window that met a 429 is too short: the window stays
-#: ABOVE_TOO_SHORT times over the longest such one, so a long run settles instead of
-#: meeting the limiter every few hundred requests.
+#: a learned window is an upper bound: every PROBE_EVERY requests without a 429 it
+#: shrinks by SPEED_UP, and a 429 despite it widens it by SLOW_DOWN. A window that met
+#: a 429 is too short: the window stays ABOVE_TOO_SHORT times over the longest such one,
+#: so a long run settles instead of meeting the limiter every few hundred requests.
 PROBE_EVERY = 30
 SPEED_UP = 0.98
 SLOW_DOWN = 1.15
@@ -148,7 +147,7 @@ class Throttle:
                 self._streak_starts.append(started)
                 return
             self._quiet += 1
-            if self._quiet % max(PROBE_EVERY, self.budget) == 0:
+            if self._quiet % PROBE_EVERY == 0:
                 self.window = max(self.window * SPEED_UP, self._too_short * ABOVE_TOO_SHORT)
 
     def limited(self, retry_after: float | None, started: float) -> float:
