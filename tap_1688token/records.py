@@ -230,7 +230,8 @@ def normalize(item: dict[str, Any], seconds: int) -> dict[str, Any]:
     return record
 
 
-#: the Python types a charge input has when it fits its column as sent (save a range check)
+#: the Python types a charge input may be kept as sent with (an int's range and a float's
+#: finiteness still checked); any other goes through `fit`
 _CHARGE_AS_SENT = {
     name: {"integer": (int,), "number": (int, float), "string": (str,), "boolean": (bool,)}[kind]
     for name, kind in _CHARGE_TYPES.items()
