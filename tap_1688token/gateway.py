@@ -149,7 +149,8 @@ class Gateway:
                 # when it is asked for (a server reading ms is asked again, in ms).
                 first = Window(1, self._upper)
                 size = self.settings.page_size
-                self.openings.aside(self._page, 0, first, 1, size, filtered=False)
+                params = self._window_params(0, first, 1, size, filtered=False)
+                self.openings.send_ahead(self.paths.logs, params)
             try:
                 self._unit = self._resolve_unit()
             except (PermissionRefused, EndpointMissing) as refused:
@@ -286,13 +287,19 @@ class Gateway:
         *,
         filtered: bool = True,
     ) -> Page:
+        params = self._window_params(log_type, window, wire_page, page_size, filtered=filtered)
+        return parse_log_page(self._get(self.paths.logs, params))
+
+    def _window_params(
+        self, log_type: int, window: Window, wire_page: int, page_size: int, *, filtered: bool
+    ) -> dict[str, Any]:
         unit = self._unit
         params = self._page_params(log_type, wire_page, page_size, filtered=filtered)
         params.update(
             start_timestamp=timeunit.to_wire(window.start, unit),
             end_timestamp=timeunit.to_wire(window.end, unit, end=True),
         )
-        return parse_log_page(self._get(self.paths.logs, params))
+        return params
 
     def _page_params(
         self, log_type: int, wire_page: int, page_size: int, *, filtered: bool = True

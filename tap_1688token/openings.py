@@ -13,6 +13,7 @@ Nothing here does HTTP: it is given the function that does.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -68,6 +69,12 @@ class Openings:
         if shared is not None:
             return shared.result()
         # Registered before it is sent, so a stream asking meanwhile waits for it.
+        return self._send(future, path, params)
+
+    def _send(
+        self, future: Future[dict[str, Any]], path: str, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Fetch a registered request ahead; its answer (or failure) goes to `future`."""
         future.set_running_or_notify_cancel()
         try:
             answer = self._fetch(path, params, ahead=True)
@@ -84,6 +91,24 @@ class Openings:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="opening")
         for name, opening in openings.items():
             self._begun[name] = self._pool.submit(self._open, opening)
+
+    def send_ahead(self, path: str, params: Mapping[str, Any]) -> None:
+        """Send one request now, on a thread of its own (see `aside`); its answer is kept
+        for the first identical request, registered before this returns so that one
+        asked at once waits for it rather than asking again."""
+        key = _key(path, params)
+        with self._lock:
+            if key in self._kept:
+                return
+            future: Future[dict[str, Any]] = Future()
+            self._kept[key] = future
+
+        def send() -> None:
+            # A failure is kept for the request that asks; it asks again (see `get`).
+            with contextlib.suppress(BaseException):
+                self._send(future, path, params)
+
+        threading.Thread(target=send, name="ahead", daemon=True).start()
 
     def aside(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """`call(*args, **kwargs)` on a thread of its own, its requests sent ahead like an
