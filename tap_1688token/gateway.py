@@ -85,9 +85,9 @@ class Gateway:
         self.client = ApiClient(settings, stop=stop)
         #: every request goes through here: a stream's first ones may have been sent ahead
         self.openings = Openings(self.client.get_envelope)
-        #: checks of the server answered on the side (off the run's critical path, sent
-        #: ahead so that streams' requests go first), awaited before the run's summary
-        self._checks: list[Future[None]] = []
+        #: the count of logs no window reaches, asked on the side (off the run's critical
+        #: path, sent ahead so that streams' requests go first), awaited before the summary
+        self._unreachable: Future[None] | None = None
         self._now = now
         self._lock = threading.Lock()
         self._started = False
@@ -192,15 +192,15 @@ class Gateway:
             settled = self._first_pages(0).total
         if self.settings.max_concurrency > 1:
             # Only a WARNING hangs on it: counted beside the streams, awaited at the end.
-            self._checks.append(self.openings.aside(self._report_unreachable, settled))
+            self._unreachable = self.openings.aside(self._report_unreachable, settled)
         else:
             self._report_unreachable(settled)
 
     def finish(self) -> None:
-        """Await the checks answered on the side (their warnings come before the summary;
-        a check that failed fails the run, as any request does)."""
-        for check in self._checks:
-            check.result()
+        """Await the check answered on the side (its warnings come before the summary; if
+        it failed, the run fails, as with any request)."""
+        if self._unreachable is not None:
+            self._unreachable.result()
 
     def _bound(self, now: int) -> int:
         settled = now - self.settings.min_age_seconds

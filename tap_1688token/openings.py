@@ -13,7 +13,6 @@ Nothing here does HTTP: it is given the function that does.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -61,15 +60,22 @@ class Openings:
         return self._fetch(path, params, ahead=False)
 
     def _fetch_ahead(self, key: Key, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            shared = self._kept.get(key)  # two openings asking alike share one request
-            if shared is None:
-                future: Future[dict[str, Any]] = Future()
-                self._kept[key] = future
-        if shared is not None:
-            return shared.result()
-        # Registered before it is sent, so a stream asking meanwhile waits for it.
+        future, mine = self._register(key)
+        if not mine:
+            return future.result()  # two openings asking alike share one request
         return self._send(future, path, params)
+
+    def _register(self, key: Key) -> tuple[Future[dict[str, Any]], bool]:
+        """The answer kept for `key`, and whether it is new (the caller's to send).
+
+        Registered before it is sent, so a request asking meanwhile waits for it."""
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                return kept, False
+            future: Future[dict[str, Any]] = Future()
+            self._kept[key] = future
+            return future, True
 
     def _send(
         self, future: Future[dict[str, Any]], path: str, params: Mapping[str, Any]
@@ -96,19 +102,10 @@ class Openings:
         """Send one request now, on a thread of its own (see `aside`); its answer is kept
         for the first identical request, registered before this returns so that one
         asked at once waits for it rather than asking again."""
-        key = _key(path, params)
-        with self._lock:
-            if key in self._kept:
-                return
-            future: Future[dict[str, Any]] = Future()
-            self._kept[key] = future
-
-        def send() -> None:
+        future, mine = self._register(_key(path, params))
+        if mine:
             # A failure is kept for the request that asks; it asks again (see `get`).
-            with contextlib.suppress(BaseException):
-                self._send(future, path, params)
-
-        threading.Thread(target=send, name="ahead", daemon=True).start()
+            self.aside(self._send, future, path, params)
 
     def aside(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """`call(*args, **kwargs)` on a thread of its own, its requests sent ahead like an
