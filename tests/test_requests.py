@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import pytest
+
 import tap_1688token.api
+from tap_1688token.api import ApiClient, RunOver
 from tap_1688token.errors import GatewayError
+from tap_1688token.settings import Settings
 from tests.conftest import InFlight, assert_exact, only_the_first_requests, run_tap, tap_config
 
 TOKEN = "sim-token"
@@ -112,3 +116,17 @@ def test_the_first_answers_a_run_learns_from_are_asked_together(make_sim):
     count = next(r for r in sim.requests if r.params["page_size"] == "1")
     usage = min(r.at for r in sim.requests if r.params.get("type") == "2")
     assert count.at >= usage - 0.2
+
+
+def test_a_request_on_its_way_when_the_run_ends_stops_at_its_next_try(make_sim):
+    # A request retrying on another thread (sent ahead) when the run ends, however it
+    # ends: it does not ask the server again once the client is closed.
+    sim, url = make_sim(10, days=1, fault_rate=1.0, faults=("success_false",))
+    settings = Settings.from_config({"api_key": TOKEN, "base_url": url})
+    client = ApiClient(settings, sleep=lambda _seconds: client.close())  # ends mid-wait
+    with pytest.raises(RunOver):
+        client.get_data("/api/log/self", {"p": 1})
+    assert len(sim.requests) == 1
+    with pytest.raises(RunOver):
+        client.get_data("/api/log/self", {"p": 2})
+    assert len(sim.requests) == 1
