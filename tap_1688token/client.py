@@ -160,14 +160,36 @@ class LogStream(GatewayStream):
         lower = self.lower_bound(context)
         return None if lower is None else Window(lower, self.gateway.upper)
 
+    def walker(self, pool: ThreadPoolExecutor | None) -> WindowWalker:
+        gateway, number = self.gateway, self.log_type.number
+        return WindowWalker(
+            lambda window, page, size: gateway.log_page(number, window, page, size),
+            threshold=self.window_threshold,
+            page_size=gateway.settings.page_size,
+            pool=pool,
+            first_pages_ahead=gateway.settings.max_concurrency,
+            rows_per_page=gateway.paging.rows_per_page,
+            totals=gateway.paging.totals,
+        )
+
     @override
     def opening(self) -> Opening:
         lower, gateway = self.planned_lower(), self.gateway
         if lower is None:
             return None
-        # The walker's first request: page 1 of the whole span.
-        span, size = Window(lower, gateway.upper), gateway.settings.page_size
-        return functools.partial(gateway.log_page, self.log_type.number, span, 1, size)
+        span = Window(lower, gateway.upper)
+
+        def first_window() -> None:
+            # The walker's first request, page 1 of the whole span; when the span is one
+            # window, its other pages too (within the run's look-ahead), not waited for.
+            if self.log_type is USAGE:
+                gateway.verify_ahead(span)
+            walker = self.walker(None)
+            first = walker.fetch(span, 1, walker.page_size)
+            later = walker.pages_of_span(first)
+            gateway.send_pages_ahead(self.log_type.number, span, later, walker.page_size)
+
+        return first_window
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -186,15 +208,7 @@ class LogStream(GatewayStream):
         charge, site = self.log_type is USAGE, gateway.settings.site
         check = DayCheck(span, gateway.settings.stats_timezone) if self.log_type is USAGE else None
         with self.request_pool() as pool:
-            walker = WindowWalker(
-                lambda window, page, size: gateway.log_page(number, window, page, size),
-                threshold=self.window_threshold,
-                page_size=gateway.settings.page_size,
-                pool=pool,
-                first_pages_ahead=gateway.settings.max_concurrency,
-                rows_per_page=gateway.paging.rows_per_page,
-                totals=gateway.paging.totals,
-            )
+            walker = self.walker(pool)
             read = ((items, _now()) for _window, items in walker.walk(span))
             # The next window is read while this one's records are written.
             for items, self.read_at in read_ahead(read):

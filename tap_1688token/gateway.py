@@ -33,7 +33,7 @@ from tap_1688token.stats import (
 from tap_1688token.stopping import Stop
 from tap_1688token.values import read_int
 from tap_1688token.verify import DayCheck, find_differences
-from tap_1688token.windows import OLDEST_MARGIN, Page, Window
+from tap_1688token.windows import OLDEST_MARGIN, WINDOW_THRESHOLD, Page, Window
 
 LOGGER = logging.getLogger("tap-1688token")
 
@@ -84,7 +84,10 @@ class Gateway:
         self.settings = settings
         self.client = ApiClient(settings, stop=stop)
         #: every request goes through here: a stream's first ones may have been sent ahead
-        self.openings = Openings(self.client.get_envelope)
+        # Later streams' pages fetched ahead of their turns: a window's logs at most in a
+        # run, so what waits in memory is bounded whatever the number of streams.
+        look_ahead = max(1, WINDOW_THRESHOLD // settings.page_size)
+        self.openings = Openings(self.client.get_envelope, look_ahead=look_ahead)
         #: the count of logs no window reaches, asked on the side (off the run's critical
         #: path, sent ahead so that streams' requests go first), awaited before the summary
         self._unreachable: Future[None] | None = None
@@ -278,6 +281,16 @@ class Gateway:
         """Page `page` (counted from 1) of a window's logs of one type."""
         return self._page(log_type, window, page - 1 + self.paging.first_page, page_size)
 
+    def send_pages_ahead(self, log_type: int, window: Window, pages: range, page_size: int) -> None:
+        """From a stream's opening: pages of a window its turn will read, sent without
+        waiting for them, as many as the run's look-ahead has left."""
+        pages = pages[: self.openings.take(len(pages))]
+        for page in pages:
+            params = self._window_params(
+                log_type, window, page - 1 + self.paging.first_page, page_size, filtered=True
+            )
+            self.openings.send_ahead(self.paths.logs, params)
+
     def _page(
         self,
         log_type: int,
@@ -338,6 +351,15 @@ class Gateway:
             )
         return own
 
+    def verify_ahead(self, span: Window) -> None:
+        """From the usage stream's opening: the sum its check asks first (of every closed
+        day the span reads), asked on the side now, for the check to find it answered
+        when the stream ends rather than ask it then, a round trip after its last page."""
+        check = DayCheck(span, self.settings.stats_timezone)
+        first, last = check.first_day, check.last_closed_day
+        if self.settings.verify != "off" and first <= last:
+            self.openings.aside(self.stat_totals, *check.bounds(first, last))
+
     def verify(self, stream: str, check: DayCheck, pool: ThreadPoolExecutor | None) -> None:
         """Compare the usage quota delivered per closed day with the server's own totals."""
         mode, tz = self.settings.verify, self.settings.stats_timezone
@@ -351,9 +373,7 @@ class Gateway:
         delivered = [check.delivered.get(day, (0, 0))[0] for day in days]
 
         def ask(span: DayRange) -> int:
-            # the first day from where the run began in it (its bookmark), the others whole
-            start = max(began, 1) if span.first == 0 else day_start(days[span.first], tz)
-            totals = self.stat_totals(start, check.day_end(days[span.last]))
+            totals = self.stat_totals(*check.bounds(days[span.first], days[span.last]))
             return totals[WHOLE_DAY].get("quota", 0)
 
         found = find_differences(delivered, ask, pool.map if pool else map)

@@ -13,6 +13,7 @@ Nothing here does HTTP: it is given the function that does.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -34,14 +35,19 @@ def _key(path: str, params: Mapping[str, Any]) -> Key:
 class Openings:
     """Answers fetched ahead, each handed out once, to the first identical request."""
 
-    def __init__(self, fetch: Fetch) -> None:
+    def __init__(self, fetch: Fetch, *, look_ahead: int = 0) -> None:
         self._fetch = fetch
+        #: answers an opening may still fetch beyond its stream's first requests: one
+        #: budget for the run, so what waits for its turn is bounded whatever the streams
+        self._look_ahead = look_ahead
         self._lock = threading.Lock()
         self._kept: dict[Key, Future[dict[str, Any]]] = {}
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         #: each stream's opening, by stream name, until the stream's turn
         self._begun: dict[str, Future[None]] = {}
+        #: the streams whose turn has come
+        self._turns: set[str] = set()
 
     def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """The answer to a request: one fetched ahead if there is one, else fetched now."""
@@ -96,16 +102,38 @@ class Openings:
             return  # strictly sequential: every request in its turn
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="opening")
         for name, opening in openings.items():
-            self._begun[name] = self._pool.submit(self._open, opening)
+            self._begun[name] = self._pool.submit(self._open, name, opening)
 
     def send_ahead(self, path: str, params: Mapping[str, Any]) -> None:
-        """Send one request now, on a thread of its own (see `aside`); its answer is kept
-        for the first identical request, registered before this returns so that one
-        asked at once waits for it rather than asking again."""
-        future, mine = self._register(_key(path, params))
+        """Send one request without waiting for it: on the openings' threads once they run
+        (behind the openings themselves), before that on a thread of its own (see `aside`).
+        Its answer is kept for the first identical request, registered before this returns
+        so that one asked at once waits for it rather than asking again."""
+        key = _key(path, params)
+        # A failure is kept for the request that asks; it asks again (see `get`).
+        with self._lock:
+            if key in self._kept:
+                return
+            if self._pool is not None:
+                with contextlib.suppress(RuntimeError):  # shut down: the run is over
+                    # The pool's own future: one the run's end drops from the queue is
+                    # cancelled, so whoever waits for it asks for itself (see `get`).
+                    self._kept[key] = self._pool.submit(self._fetch, path, params, ahead=True)
+                return
+        future, mine = self._register(key)
         if mine:
-            # A failure is kept for the request that asks; it asks again (see `get`).
             self.aside(self._send, future, path, params)
+
+    def take(self, answers: int) -> int:
+        """How many of `answers` an opening may send ahead beyond its first requests (its
+        stream's next pages): what is left of the run's look-ahead, at most; none once
+        its stream's turn has come (the stream asks for them itself, first in line)."""
+        with self._lock:
+            if getattr(self._local, "stream", None) in self._turns:
+                return 0
+            granted = max(0, min(answers, self._look_ahead))
+            self._look_ahead -= granted
+            return granted
 
     def aside(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """`call(*args, **kwargs)` on a thread of its own, its requests sent ahead like an
@@ -139,12 +167,15 @@ class Openings:
         """At a stream's turn: its opening, if not begun, is dropped (the stream asks for
         itself); if under way, awaited, so that nothing is asked twice and no opening
         outlives its stream."""
+        with self._lock:
+            self._turns.add(name)
         begun = self._begun.pop(name, None)
         if begun is not None and not begun.cancel():
             begun.result()  # an opening never raises: see `_open`
 
-    def _open(self, opening: Callable[[], object]) -> None:
+    def _open(self, name: str, opening: Callable[[], object]) -> None:
         self._ahead()
+        self._local.stream = name
         try:
             opening()
         except BaseException as exc:

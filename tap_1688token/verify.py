@@ -62,6 +62,12 @@ class DayCheck:
     def day_end(self, day: datetime.date) -> int:
         return day_start(day + _ONE_DAY, self.tz) - 1
 
+    def bounds(self, first: datetime.date, last: datetime.date) -> tuple[int, int]:
+        """The seconds of days `first`..`last` the run read (Unix, inclusive): the first
+        day of the span from where the run began in it (its bookmark), the others whole."""
+        start = max(self.span.start, 1) if first == self.first_day else day_start(first, self.tz)
+        return start, self.day_end(last)
+
 
 def find_differences(
     delivered: list[int],

@@ -127,17 +127,31 @@ class WindowWalker:
         """Rows a full page holds, if known for sure."""
         return self.rows_per_page or page.page_size
 
-    def _fetch_pages(self, window: Window, first: Page) -> dict[int, Future[Page]]:
-        """Pages 2.. of a window whose page 1 is known, set on their way (with a pool)."""
+    def _later_pages(self, first: Page) -> range:
+        """Pages 2.. of a window, as its page 1 counts them (none without a total)."""
+        if first.total is None or first.total <= len(first.items):
+            return range(0)
         # Without a known page size, pages are asked as if served as asked: a shorter one
         # leaves the rest to `_read`, which fetches pages in turn to the window's end.
         size = self._rows(first) or self.page_size
-        if self.pool is None or first.total is None:
+        return range(2, math.ceil(first.total / size) + 1)
+
+    def _fetch_pages(self, window: Window, first: Page) -> dict[int, Future[Page]]:
+        """Pages 2.. of a window whose page 1 is known, set on their way (with a pool)."""
+        if self.pool is None:
             return {}
-        if first.total <= len(first.items):
-            return {}
-        numbers = range(2, math.ceil(first.total / size) + 1)
+        numbers = self._later_pages(first)
         return {n: self.pool.submit(self.fetch, window, n, self.page_size) for n in numbers}
+
+    def pages_of_span(self, first: Page) -> range:
+        """The pages after page 1 that `walk` will ask of a span whose page 1 is `first`:
+        those of the span read as one window; none when it will cut the span into
+        windows, or when page 1 is to be asked again."""
+        if first.total is None or first.total >= self.threshold:
+            return range(0)
+        if self._contradiction(1, first, None) is not None:
+            return range(0)
+        return self._later_pages(first)
 
     def _fetch_next_window(self, pending: list[tuple[Window, FirstPage]]) -> None:
         """Set the pages of the next window on their way, if it will be read as it is."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -54,3 +56,49 @@ def test_sequential_runs_send_nothing_ahead():
     openings.start({"s": lambda: openings.get("/a", {"p": 1})}, workers=1)
     openings.settle("s")
     assert server.asked == []
+
+
+def test_the_look_ahead_is_one_budget_for_the_whole_run():
+    openings = Openings(Server().fetch, look_ahead=5)
+    assert [openings.take(3), openings.take(3), openings.take(3)] == [3, 2, 0]
+
+
+def test_a_stream_whose_turn_has_come_sends_nothing_ahead():
+    openings = Openings(Server().fetch, look_ahead=5)
+    granted: dict[str, int] = {}
+    turn_came = threading.Event()
+
+    def opening(name: str) -> Callable[[], None]:
+        def run() -> None:
+            if name == "first":
+                turn_came.wait(5)  # its answers still on their way when its turn comes
+            granted[name] = openings.take(3)
+
+        return run
+
+    openings.start({"first": opening("first"), "second": opening("second")}, workers=2)
+    turn = threading.Thread(target=openings.settle, args=("first",))
+    turn.start()
+    time.sleep(0.1)
+    turn_came.set()
+    turn.join(5)
+    openings.settle("second")
+    assert granted == {"first": 0, "second": 3}
+
+
+def test_a_request_sent_ahead_that_never_left_is_asked_by_whoever_waits_for_it():
+    server, release = Server(), threading.Event()
+    openings = Openings(server.fetch)
+    # Both of the openings' threads are busy: a request sent ahead now waits in line.
+    openings.start({"s": release.wait, "t": release.wait}, workers=2)
+    openings.send_ahead("/a", {"p": 2})
+    answers: list[dict[str, Any]] = []
+    waiter = threading.Thread(target=lambda: answers.append(openings.get("/a", {"p": 2})))
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # waiting for the answer on its way, not asking again
+    openings.close()  # the run ends before the request left: it never will
+    waiter.join(5)
+    release.set()
+    assert answers == [{"data": ["/a", 2]}]
+    assert [(path, ahead) for path, _, ahead in server.asked] == [("/a", False)]
