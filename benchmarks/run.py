@@ -16,6 +16,11 @@ answering each request after `--latency` seconds, optionally behind New API's li
   c  tap default  tap-1688token with its default settings; its concurrency is taken from
                   --tap-config-json, else --concurrency-default, else the default the tap
                   declares (`--about`), else 1 (labels the row and sets its latency floor)
+  d  tap re-run   (c) again, with the state a run of (c) ended with (that run, made once
+                  before anything is timed, is not a row): a scheduled run that finds
+                  nothing new. It re-sends the logs of each log stream's last second (its
+                  bookmark is inclusive), and those are the records it must count; its
+                  latency floor is the requests it made x latency / concurrency + start-up
 
 Both taps get api_key, base_url, min_age_seconds=0 and the --tap-config-json settings, and a
 catalog (from --discover) selecting the log streams (`--streams`: usage_logs alone, on a
@@ -303,8 +308,8 @@ def _rate_limit(text: str) -> tuple[int, float]:
 
 def _keys(text: str) -> list[str]:
     keys = [key.strip() for key in text.split(",") if key.strip()]
-    if not keys or set(keys) - {"a", "b", "c"}:
-        raise argparse.ArgumentTypeError("a comma-separated subset of a,b,c")
+    if not keys or set(keys) - {"a", "b", "c", "d"}:
+        raise argparse.ArgumentTypeError("a comma-separated subset of a,b,c,d")
     return keys
 
 
@@ -321,7 +326,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency-default", type=int, help="the concurrency (c) runs with, for its label"
     )
-    parser.add_argument("--only", type=_keys, default=["a", "b", "c"], help="e.g. a,c")
+    parser.add_argument(
+        "--only", type=_keys, default=["a", "b", "c"], help="e.g. a,c; d (the re-run) on request"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per client; median shown")
     parser.add_argument(
         "--tap-config-json", type=json.loads, default={}, help="extra settings for (b) and (c)"
@@ -367,12 +374,29 @@ def log_catalog(
     return path
 
 
+def final_state(stream: IO[bytes]) -> bytes:
+    """The last STATE line a tap wrote (its stdout, read to the end); b"" if none."""
+    last = b""
+    for line in stream:
+        if line.startswith(b'{"type":"STATE"'):
+            last = line
+    return last
+
+
+def resent(sim: Simulator, log_type: int) -> int:
+    """Logs of a type in its last second: a re-run sends them again (bookmarks are inclusive)."""
+    seconds = [log["created_at"] for log in sim.logs(log_type)]
+    return seconds.count(max(seconds)) if seconds else 0
+
+
 def variants(
     args: argparse.Namespace,
     base_url: str,
     workdir: Path,
     counts: dict[int, int],
     declared: int | None,
+    *,
+    sim: Simulator,
 ) -> list[Variant]:
     config = {"api_key": API_KEY, "base_url": base_url, "min_age_seconds": 0}
     config |= args.tap_config_json
@@ -398,6 +422,15 @@ def variants(
         "b": Variant("b", "b tap c=1", 1, tap("b"), records),
         "c": Variant("c", "c tap default", int(concurrency), tap("c"), records),
     }
+    if "d" in args.only:
+        line, child = spawn(tap("c"), final_state, args.timeout)
+        if child.code != 0 or not line:
+            raise SystemExit(f"the run the re-run follows failed: {child.last}")
+        state = workdir / "state.json"
+        state.write_text(json.dumps(json.loads(line)["value"]))
+        again = {prefix: resent(sim, t) for prefix, t in zip(records, counts, strict=True)}
+        argv = [*tap("c"), "--state", str(state)]
+        every["d"] = Variant("d", "d tap re-run", int(concurrency), argv, again)
     return [every[key] for key in args.only]
 
 
@@ -427,12 +460,13 @@ def table(
     out = [head]
     for variant, r in rows:
         latency = args.latency * pages / variant.concurrency
-        if args.streams == "all" and variant.key != "a":
+        if (args.streams == "all" and variant.key != "a") or variant.key == "d":
             # Every stream's requests (snapshots, sums, hourly) beside the data pages, and
             # the start-up before the first of them.
             latency = args.latency * (r.ok + r.other) / variant.concurrency + startup
-        floor = max(latency, limiter)
-        per_record = r.cpu / r.records if r.records else math.nan
+        floor = max(latency, limiter if variant.key != "d" else 0.0)
+        # A re-run's few records say nothing of the cost of one.
+        per_record = r.cpu / r.records if r.records and variant.key != "d" else math.nan
         out.append(
             [
                 variant.label,
@@ -447,8 +481,8 @@ def table(
                 _num(latency, 2),
                 _num(limiter, 2) if args.rate_limit else "-",
                 f"{r.wall / floor:.2f}" if floor else "-",
-                _num(per_record * 1e6) if r.records else "-",
-                f"{per_record / per_record_floor:.1f}" if r.records else "-",
+                "-" if math.isnan(per_record) else _num(per_record * 1e6),
+                "-" if math.isnan(per_record) else f"{per_record / per_record_floor:.1f}",
                 _num(r.sim_cpu, 2),
                 "FAILED" if r.error else "ok",
             ]
@@ -504,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         sim.config.fault_rate = 0.0  # the floor's pages are read once, without faults
         per_record_floor = cpu_floor(sim, base_url)
         sim.config.fault_rate = args.fault_rate
-        chosen = variants(args, base_url, Path(workdir), counts, declared)
+        chosen = variants(args, base_url, Path(workdir), counts, declared, sim=sim)
         runs: dict[str, list[Result]] = {variant.key: [] for variant in chosen}
         for i in range(args.repeat):
             for variant in chosen:
