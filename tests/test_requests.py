@@ -92,39 +92,41 @@ def test_every_streams_first_requests_leave_together_and_none_is_asked_twice(mak
     assert watch.most <= 4  # max_concurrency bounds the run, not each pool
 
 
-def test_a_later_streams_window_is_read_while_an_earlier_stream_waits(make_sim):
-    # usage_logs waits a second for its page 2. error_logs, next in turn, is one window
-    # of two pages: both are asked meanwhile, not once usage_logs is written.
+def _slow_usage_page_2(make_sim, seconds: float):
+    """A simulator (and its URL) answering page 2 of usage_logs `seconds` late."""
     sim, url = make_sim(2500, days=4)
 
     def hold(_sim, _path, params):
         if params.get("type") == "2" and params.get("p") == "2":
-            time.sleep(1.0)
+            time.sleep(seconds)
 
     sim.before_request = hold
+    return sim, url
+
+
+def _usage_page_2(sim):
+    return next(r for r in sim.requests if r.params.get("type") == "2" and r.params["p"] == "2")
+
+
+def test_a_later_streams_window_is_read_while_an_earlier_stream_waits(make_sim):
+    # usage_logs waits a second for its page 2. error_logs, next in turn, is one window
+    # of two pages: both are asked meanwhile, not once usage_logs is written.
+    sim, url = _slow_usage_page_2(make_sim, 1.0)
     result = run_tap(tap_config(url))
     assert_exact(sim, result)
     assert not {key: n for key, n in _asked(sim).items() if n > 1}
-    usage_2 = next(r for r in sim.requests if r.params.get("type") == "2" and r.params["p"] == "2")
     errors = [r for r in sim.requests if r.params.get("type") == "5"]
     assert sorted(r.params["p"] for r in errors) == ["1", "2"]
-    assert max(r.at for r in errors) < usage_2.at + 0.5
+    assert max(r.at for r in errors) < _usage_page_2(sim).at + 0.5
 
 
 def test_the_usage_checks_sum_is_asked_while_usage_logs_is_read(make_sim):
     # Its answer is waiting when usage_logs ends: not one more round trip after it.
-    sim, url = make_sim(2500, days=4)
-
-    def hold(_sim, _path, params):
-        if params.get("type") == "2" and params.get("p") == "2":
-            time.sleep(0.5)
-
-    sim.before_request = hold
+    sim, url = _slow_usage_page_2(make_sim, 0.5)
     result = run_tap(tap_config(url), streams={"usage_logs"})
     assert len(result.records["usage_logs"]) == len(sim.logs(2))
     (check,) = [r for r in sim.requests if r.path.endswith("/stat")]
-    usage_2 = next(r for r in sim.requests if r.params.get("type") == "2" and r.params["p"] == "2")
-    assert check.at < usage_2.at + 0.25
+    assert check.at < _usage_page_2(sim).at + 0.25
 
 
 def test_strictly_sequential_runs_make_the_same_requests(make_sim):
