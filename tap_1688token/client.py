@@ -161,6 +161,8 @@ class LogStream(GatewayStream):
         return None if lower is None else Window(lower, self.gateway.upper)
 
     def walker(self, pool: ThreadPoolExecutor | None) -> WindowWalker:
+        """The walker of this stream's windows (its opening's and its turn's alike, so the
+        pages an opening sends ahead are the very ones the turn asks for)."""
         gateway, number = self.gateway, self.log_type.number
         return WindowWalker(
             lambda window, page, size: gateway.log_page(number, window, page, size),
