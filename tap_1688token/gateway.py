@@ -279,17 +279,21 @@ class Gateway:
 
     def log_page(self, log_type: int, window: Window, page: int, page_size: int) -> Page:
         """Page `page` (counted from 1) of a window's logs of one type."""
-        return self._page(log_type, window, page - 1 + self.paging.first_page, page_size)
+        params = self._log_page_params(log_type, window, page, page_size)
+        return parse_log_page(self._get(self.paths.logs, params))
 
     def send_pages_ahead(self, log_type: int, window: Window, pages: range, page_size: int) -> None:
         """From a stream's opening: pages of a window its turn will read, sent without
         waiting for them, as many as the run's look-ahead has left."""
-        pages = pages[: self.openings.take(len(pages))]
-        for page in pages:
-            params = self._window_params(
-                log_type, window, page - 1 + self.paging.first_page, page_size, filtered=True
-            )
+        for page in pages[: self.openings.take(len(pages))]:
+            params = self._log_page_params(log_type, window, page, page_size)
             self.openings.send_ahead(self.paths.logs, params)
+
+    def _log_page_params(
+        self, log_type: int, window: Window, page: int, page_size: int
+    ) -> dict[str, Any]:
+        wire_page = page - 1 + self.paging.first_page
+        return self._window_params(log_type, window, wire_page, page_size, filtered=True)
 
     def _page(
         self,
@@ -356,16 +360,22 @@ class Gateway:
         day the span reads), asked on the side now, for the check to find it answered
         when the stream ends rather than ask it then, a round trip after its last page."""
         check = DayCheck(span, self.settings.stats_timezone)
+        days = self._days_to_check(check)
+        if days is not None:
+            self.openings.aside(self.stat_totals, *check.bounds(*days))
+
+    def _days_to_check(self, check: DayCheck) -> tuple[datetime.date, datetime.date] | None:
+        """The first and last day the check compares; None: it compares none."""
         first, last = check.first_day, check.last_closed_day
-        if self.settings.verify != "off" and first <= last:
-            self.openings.aside(self.stat_totals, *check.bounds(first, last))
+        return None if self.settings.verify == "off" or last < first else (first, last)
 
     def verify(self, stream: str, check: DayCheck, pool: ThreadPoolExecutor | None) -> None:
         """Compare the usage quota delivered per closed day with the server's own totals."""
         mode, tz = self.settings.verify, self.settings.stats_timezone
-        first, last = check.first_day, check.last_closed_day
-        if mode == "off" or last < first:
+        checked = self._days_to_check(check)
+        if checked is None:
             return
+        first, last = checked
         began = check.span.start
         # Plain dates: a span from 1970 is some 20,000 days, and pendulum's adds are slow.
         ordinals = range(first.toordinal(), last.toordinal() + 1)

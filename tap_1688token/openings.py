@@ -46,8 +46,6 @@ class Openings:
         self._pool: ThreadPoolExecutor | None = None
         #: each stream's opening, by stream name, until the stream's turn
         self._begun: dict[str, Future[None]] = {}
-        #: the streams whose turn has come
-        self._turns: set[str] = set()
 
     def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """The answer to a request: one fetched ahead if there is one, else fetched now."""
@@ -101,8 +99,10 @@ class Openings:
         if workers < 2:
             return  # strictly sequential: every request in its turn
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="opening")
-        for name, opening in openings.items():
-            self._begun[name] = self._pool.submit(self._open, name, opening)
+        # Under the lock: an opening already running finds itself in `_begun` (see `take`).
+        with self._lock:
+            for name, opening in openings.items():
+                self._begun[name] = self._pool.submit(self._open, name, opening)
 
     def send_ahead(self, path: str, params: Mapping[str, Any]) -> None:
         """Send one request without waiting for it: on the openings' threads once they run
@@ -128,9 +128,10 @@ class Openings:
         """How many of `answers` an opening may send ahead beyond its first requests (its
         stream's next pages): what is left of the run's look-ahead, at most; none once
         its stream's turn has come (the stream asks for them itself, first in line)."""
+        stream = getattr(self._local, "stream", None)
         with self._lock:
-            if getattr(self._local, "stream", None) in self._turns:
-                return 0
+            if stream is not None and stream not in self._begun:
+                return 0  # its turn has come: `settle` took its opening
             granted = max(0, min(answers, self._look_ahead))
             self._look_ahead -= granted
             return granted
@@ -168,8 +169,7 @@ class Openings:
         itself); if under way, awaited, so that nothing is asked twice and no opening
         outlives its stream."""
         with self._lock:
-            self._turns.add(name)
-        begun = self._begun.pop(name, None)
+            begun = self._begun.pop(name, None)
         if begun is not None and not begun.cancel():
             begun.result()  # an opening never raises: see `_open`
 

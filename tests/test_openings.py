@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from tap_1688token.errors import GatewayError
+from tap_1688token.gateway import Gateway
 from tap_1688token.openings import Openings
+from tap_1688token.settings import Settings
 
 
 class Server:
@@ -102,3 +104,14 @@ def test_a_request_sent_ahead_that_never_left_is_asked_by_whoever_waits_for_it()
     release.set()
     assert answers == [{"data": ["/a", 2]}]
     assert [(path, ahead) for path, _, ahead in server.asked] == [("/a", False)]
+
+
+def test_a_runs_look_ahead_is_five_thousand_logs_of_pages():
+    # What the README promises may wait for its turn: 50 pages of 100 logs, 125 of 40.
+    for page_size, pages in ((100, 50), (40, 125)):
+        config = {"api_key": "x", "base_url": "http://127.0.0.1:9", "page_size": page_size}
+        gateway = Gateway(Settings.from_config(config))
+        try:
+            assert gateway.openings.take(10_000) == pages
+        finally:
+            gateway.close()
