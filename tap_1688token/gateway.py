@@ -103,6 +103,11 @@ class Gateway:
         self.stat_path = self.paths.stat if configured == "auto" else configured
         #: answers asked once a run (sums, the oldest log), by what was asked
         self._answers: dict[tuple[Any, ...], Future[Any]] = {}
+        #: whether a stat request was answered, so `stat_path` is the one this server serves
+        self._stat_path_known = False
+        #: held by the one thread asking while it is not: sums asked at once (the day
+        #: search, the model sums, the check) would each meet the same refusal otherwise
+        self._stat_path_lock = threading.Lock()
         #: the unit probes' answers, by their bounds as sent
         self._probed: dict[tuple[int, int], Page] = {}
         #: endpoints this server or account does not have, found out this run
@@ -490,8 +495,18 @@ class Gateway:
             "end_timestamp": timeunit.to_wire(end, unit, end=True),
         }
         params.update(self._filters())
+        if not self._stat_path_known:
+            with self._stat_path_lock:
+                if not self._stat_path_known:
+                    data = self._stat_or_fallback(params)
+                    self._stat_path_known = True
+                    return parse_totals(data, self.stat_path)
+        return parse_totals(self._stat_or_fallback(params), self.stat_path)
+
+    def _stat_or_fallback(self, params: dict[str, Any]) -> Any:
+        """`data` of a stat request, from the documented endpoint if the one asked refuses."""
         try:
-            data = self._get(self.stat_path, params)
+            return self._get(self.stat_path, params)
         except (PermissionRefused, EndpointMissing) as refused:
             fallback = self.paths.stat_fallback
             if self.settings.stats_endpoint != "auto" or self.stat_path == fallback:
@@ -510,8 +525,7 @@ class Gateway:
                 fallback,
             )
             self.stat_path = fallback
-            data = self._get(self.stat_path, params)
-        return parse_totals(data, self.stat_path)
+            return self._get(self.stat_path, params)
 
     def objects(self, path: str, *, paged: bool = False) -> list[dict[str, Any]] | None:
         """The objects an endpoint lists (all its pages), or None if the server has none.
