@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -111,32 +112,64 @@ def _snippet(content: bytes) -> str:
 
 
 class Slots:
-    """Requests in flight at once, whichever thread sends them; a request sent ahead of its
-    stream's turn takes a slot only while no request of the stream being written waits."""
+    """Requests in flight at once, whichever thread sends them, granted in order.
+
+    The stream being written goes first. A request sent ahead of its stream's turn takes a
+    slot only while none of that stream's waits, unless it is a search's step (a sum whose
+    answer decides the next one): steps may hold a quarter of the slots regardless, and go
+    before other requests sent ahead. A search is a chain of round trips; left to wait for
+    the stream being written, its rounds would all come after it, with few requests each
+    and most slots idle, at the end of the run.
+
+    Within each of the three, first asked, first sent: a window's last page does not wait
+    behind the next window's, so a run that fails midway has checkpointed what it could.
+    """
 
     def __init__(self, count: int) -> None:
         self._free = count
-        self._waiting_now = 0
+        self._steps_held = 0
+        self._steps_cap = max(1, count // 4)
+        #: waiting, in order: the stream being written's, search steps, others sent ahead
+        self._now: deque[object] = deque()
+        self._steps: deque[object] = deque()
+        self._ahead: deque[object] = deque()
         self._cond = threading.Condition()
 
     @contextlib.contextmanager
-    def held(self, *, ahead: bool) -> Iterator[None]:
+    def held(self, *, ahead: bool, step: bool = False) -> Iterator[None]:
+        step = ahead and step  # the stream being written goes first whatever it asks
+        line = self._steps if step else self._ahead if ahead else self._now
+        ticket = object()
         with self._cond:
-            if not ahead:
-                self._waiting_now += 1
+            line.append(ticket)
             try:
-                while not self._free or (ahead and self._waiting_now):
+                while line[0] is not ticket or not self._may_go(ahead=ahead, step=step):
                     self._cond.wait()
             finally:
-                if not ahead:
-                    self._waiting_now -= 1
+                line.remove(ticket)  # the head, unless interrupted while waiting
+                self._cond.notify_all()  # the next in line may go too
             self._free -= 1
+            self._steps_held += step
         try:
             yield
         finally:
             with self._cond:
                 self._free += 1
+                self._steps_held -= step
                 self._cond.notify_all()
+
+    def _may_go(self, *, ahead: bool, step: bool) -> bool:
+        if not self._free:
+            return False
+        steps_may_go = self._steps_held < self._steps_cap
+        if not ahead:
+            # A thread of the stream being written asks again the moment its request is
+            # over, before any thread woken by the slot it freed: a step waiting within its
+            # share goes first, or it would wait for as long as the stream does.
+            return not (self._steps and steps_may_go)
+        if step:
+            return steps_may_go or not self._now
+        return not self._now and not self._steps
 
 
 class ApiClient:
@@ -223,16 +256,17 @@ class ApiClient:
         return self.get_envelope(path, params)["data"]
 
     def get_envelope(
-        self, path: str, params: Mapping[str, Any], *, ahead: bool = False
+        self, path: str, params: Mapping[str, Any], *, ahead: bool = False, step: bool = False
     ) -> dict[str, Any]:
         """GET `path` and return the whole envelope (`data` and its siblings); `ahead`: for
-        a stream whose turn has not come, so the one being written goes first."""
+        a stream whose turn has not come, so the one being written goes first; `step`: a
+        search's step, which goes before other requests sent ahead (see `Slots`)."""
         url = self.base_url + path
         failures = refusals = 0
         limited_for = 0.0
         while True:
             try:
-                envelope: dict[str, Any] = self._attempt(url, params, ahead=ahead)
+                envelope: dict[str, Any] = self._attempt(url, params, ahead=ahead, step=step)
                 return envelope
             except _RateLimited as limited:
                 # Every thread waits this out (the throttle blocks them all), then the
@@ -280,8 +314,8 @@ class ApiClient:
             # (The start stays booked in the model: one window a little slower.)
             self.throttle.release()
 
-    def _attempt(self, url: str, params: Mapping[str, Any], *, ahead: bool) -> Any:
-        with self._slots.held(ahead=ahead):
+    def _attempt(self, url: str, params: Mapping[str, Any], *, ahead: bool, step: bool) -> Any:
+        with self._slots.held(ahead=ahead, step=step):
             self.stop.check()  # no new request once the run is told to stop
             self._check_open()
             self._book()

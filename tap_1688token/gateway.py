@@ -506,7 +506,7 @@ class Gateway:
     def _stat_or_fallback(self, params: dict[str, Any]) -> Any:
         """`data` of a stat request, from the documented endpoint if the one asked refuses."""
         try:
-            return self._get(self.stat_path, params)
+            return self._get(self.stat_path, params, step=True)
         except (PermissionRefused, EndpointMissing) as refused:
             fallback = self.paths.stat_fallback
             if self.settings.stats_endpoint != "auto" or self.stat_path == fallback:
@@ -525,7 +525,7 @@ class Gateway:
                 fallback,
             )
             self.stat_path = fallback
-            return self._get(self.stat_path, params)
+            return self._get(self.stat_path, params, step=True)
 
     def objects(self, path: str, *, paged: bool = False) -> list[dict[str, Any]] | None:
         """The objects an endpoint lists (all its pages), or None if the server has none.
@@ -635,9 +635,10 @@ class Gateway:
             items += more
         return [item for item in items if isinstance(item, dict)]
 
-    def _get(self, path: str, params: dict[str, Any]) -> Any:
-        """`data` of an answer (fetched now, or ahead by a stream's opening)."""
-        return self.openings.get(path, params)["data"]
+    def _get(self, path: str, params: dict[str, Any], *, step: bool = False) -> Any:
+        """`data` of an answer (fetched now, or ahead by a stream's opening); `step`: a
+        search's step (see `Slots`)."""
+        return self.openings.get(path, params, step=step)["data"]
 
     def open(self, openings: dict[str, Callable[[], object]]) -> None:
         """Send the streams' first requests together, ahead of their turns."""

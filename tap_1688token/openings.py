@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 LOGGER = logging.getLogger("tap-1688token")
 T = TypeVar("T")
 
-#: `fetch(path, params, ahead=...)`: `ahead` for a request sent before its stream's turn
+#: `fetch(path, params, ahead=..., step=...)`: `ahead` for a request sent before its
+#: stream's turn, `step` for a search's step (a sum the next request waits for)
 Fetch = Callable[..., dict[str, Any]]
 Key = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -47,11 +48,11 @@ class Openings:
         #: each stream's opening, by stream name, until the stream's turn
         self._begun: dict[str, Future[None]] = {}
 
-    def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def get(self, path: str, params: Mapping[str, Any], *, step: bool = False) -> dict[str, Any]:
         """The answer to a request: one fetched ahead if there is one, else fetched now."""
         key = _key(path, params)
         if getattr(self._local, "opening", False):
-            return self._fetch_ahead(key, path, params)
+            return self._fetch_ahead(key, path, params, step=step)
         with self._lock:
             kept = self._kept.pop(key, None)
         if kept is not None:
@@ -63,11 +64,13 @@ class Openings:
                 pass
         return self._fetch(path, params, ahead=False)
 
-    def _fetch_ahead(self, key: Key, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def _fetch_ahead(
+        self, key: Key, path: str, params: Mapping[str, Any], *, step: bool
+    ) -> dict[str, Any]:
         future, mine = self._register(key)
         if not mine:
             return future.result()  # two openings asking alike share one request
-        return self._send(future, path, params)
+        return self._send(future, path, params, step=step)
 
     def _register(self, key: Key) -> tuple[Future[dict[str, Any]], bool]:
         """The answer kept for `key`, and whether it is new (the caller's to send).
@@ -82,12 +85,17 @@ class Openings:
             return future, True
 
     def _send(
-        self, future: Future[dict[str, Any]], path: str, params: Mapping[str, Any]
+        self,
+        future: Future[dict[str, Any]],
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        step: bool = False,
     ) -> dict[str, Any]:
         """Fetch a registered request ahead; its answer (or failure) goes to `future`."""
         future.set_running_or_notify_cancel()
         try:
-            answer = self._fetch(path, params, ahead=True)
+            answer = self._fetch(path, params, ahead=True, step=step)
         except BaseException as exc:
             future.set_exception(exc)
             raise

@@ -21,7 +21,9 @@ class Server:
         self.failures = failures
         self.lock = threading.Lock()
 
-    def fetch(self, path: str, params: dict[str, Any], *, ahead: bool) -> dict[str, Any]:
+    def fetch(
+        self, path: str, params: dict[str, Any], *, ahead: bool, step: bool = False
+    ) -> dict[str, Any]:
         with self.lock:
             self.asked.append((path, dict(params), ahead))
             if self.failures:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 
 import pytest
 
 import tap_1688token.api
-from tap_1688token.api import ApiClient, RunOver
+from tap_1688token.api import ApiClient, RunOver, Slots
 from tap_1688token.errors import GatewayError
 from tap_1688token.settings import Settings
 from tests.conftest import InFlight, assert_exact, only_the_first_requests, run_tap, tap_config
@@ -167,3 +168,87 @@ def test_a_request_on_its_way_when_the_run_ends_stops_at_its_next_try(make_sim):
     with pytest.raises(RunOver):
         client.get_data("/api/log/self", {"p": 2})
     assert len(sim.requests) == 1
+
+
+def test_the_day_search_goes_on_while_usage_logs_is_read(make_sim):
+    # The search is a chain of sums, each level waiting for the last. Its steps share the
+    # slots with usage_logs' pages rather than wait for all of them: its last level is
+    # asked while usage_logs is read, not in rounds of their own after it.
+    days = 8  # to now: some four levels of sums
+    sim, url = make_sim(12000, days=days, start=int(time.time()) - days * 86_400, latency=0.05)
+    result = run_tap(tap_config(url))
+    assert_exact(sim, result)
+    assert len(result.records["daily_stats"]) in (days, days + 1)
+    usage = [r.at for r in sim.requests if r.params.get("type") == "2"]
+    sums = [r.at for r in sim.requests if r.path.endswith("/stat")]
+    assert len(sums) >= 8  # the days, found a level at a time
+    assert max(sums) < max(usage), f"{max(sums) - max(usage):.2f} s after usage_logs' pages"
+
+
+def test_a_search_step_goes_before_a_stream_thread_asking_again():
+    # Four slots, all held by the stream being written. As one is freed its thread asks
+    # again at once, before any waiting thread wakes: a waiting step (within its quarter
+    # of the slots) still goes first, and a page sent ahead goes last.
+    slots = Slots(4)
+    order: list[str] = []
+    freed = [threading.Event() for _ in range(4)]
+    holding = threading.Barrier(5)
+
+    def hold(release: threading.Event, *, again: bool) -> None:
+        with slots.held(ahead=False):
+            holding.wait()
+            release.wait()
+        if again:
+            with slots.held(ahead=False):
+                order.append("stream")
+
+    def ask(name: str, *, ahead: bool, step: bool) -> None:
+        with slots.held(ahead=ahead, step=step):
+            order.append(name)
+
+    holders = [threading.Thread(target=hold, args=(e,), kwargs={"again": i == 0})
+               for i, e in enumerate(freed)]  # fmt: skip
+    for thread in holders:
+        thread.start()
+    holding.wait()
+    waiters = [
+        threading.Thread(target=ask, args=("ahead",), kwargs={"ahead": True, "step": False}),
+        threading.Thread(target=ask, args=("step",), kwargs={"ahead": True, "step": True}),
+    ]
+    for thread in waiters:
+        thread.start()
+    time.sleep(0.1)  # both waiting
+    freed[0].set()
+    holders[0].join()
+    for event in freed[1:]:
+        event.set()
+    for thread in [*holders, *waiters]:
+        thread.join(timeout=5)
+    assert order == ["step", "stream", "ahead"]
+
+
+def test_requests_of_one_kind_get_their_slots_in_the_order_they_asked():
+    # A window's last page does not wait behind the next window's first ones.
+    slots = Slots(1)
+    order: list[int] = []
+    release = threading.Event()
+
+    def hold() -> None:
+        with slots.held(ahead=False):
+            release.wait()
+
+    def ask(n: int) -> None:
+        with slots.held(ahead=False):
+            order.append(n)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    askers = []
+    for n in range(6):
+        askers.append(threading.Thread(target=ask, args=(n,)))
+        askers[-1].start()
+        time.sleep(0.02)  # each waiting before the next asks
+    release.set()
+    for thread in [holder, *askers]:
+        thread.join(timeout=5)
+    assert order == list(range(6))
