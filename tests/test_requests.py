@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -217,7 +218,7 @@ def test_a_search_step_goes_before_a_stream_thread_asking_again():
     ]
     for thread in waiters:
         thread.start()
-    time.sleep(0.1)  # both waiting
+    _until(lambda: len(slots._steps) == len(slots._ahead) == 1)  # both waiting
     freed[0].set()
     holders[0].join()
     for event in freed[1:]:
@@ -247,8 +248,15 @@ def test_requests_of_one_kind_get_their_slots_in_the_order_they_asked():
     for n in range(6):
         askers.append(threading.Thread(target=ask, args=(n,)))
         askers[-1].start()
-        time.sleep(0.02)  # each waiting before the next asks
+        _until(lambda n=n: len(slots._now) == n + 1)  # each waiting before the next asks
     release.set()
     for thread in [holder, *askers]:
         thread.join(timeout=5)
     assert order == list(range(6))
+
+
+def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the threads never got to wait"
+        time.sleep(0.005)
