@@ -103,8 +103,10 @@ class Gateway:
         self.stat_path = self.paths.stat if configured == "auto" else configured
         #: answers asked once a run (sums, the oldest log), by what was asked
         self._answers: dict[tuple[Any, ...], Future[Any]] = {}
-        #: whether a stat request was answered, so `stat_path` is the one this server serves
-        self._stat_path_known = False
+        #: whether `stat_path` is the one this server serves: once a stat request was
+        #: answered, or from the start where there is nowhere else to look (a first sum
+        #: over a site's whole history may take the server seconds: none waits for it)
+        self._stat_path_known = configured != "auto" or self.paths.stat_fallback is None
         #: held by the one thread asking while it is not: sums asked at once (the day
         #: search, the model sums, the check) would each meet the same refusal otherwise
         self._stat_path_lock = threading.Lock()
