@@ -145,11 +145,15 @@ class Slots:
             try:
                 while line[0] is not ticket or not self._may_go(ahead=ahead, step=step):
                     self._cond.wait()
-            finally:
-                line.remove(ticket)  # the head, unless interrupted while waiting
-                self._cond.notify_all()  # the next in line may go too
+            except BaseException:
+                line.remove(ticket)
+                self._cond.notify_all()  # whoever was behind it is now first
+                raise
+            line.popleft()
             self._free -= 1
             self._steps_held += step
+            if self._free:
+                self._cond.notify_all()  # a slot is left: the next in line may take it
         try:
             yield
         finally:
