@@ -260,3 +260,41 @@ def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the threads never got to wait"
         time.sleep(0.005)
+
+
+def test_steps_hold_a_quarter_of_the_slots_while_the_stream_being_written_waits():
+    # Eight slots held by the stream; three more of its requests and three steps wait. As
+    # slots free one by one, steps take two (a quarter), the stream the next three, and
+    # the third step goes once none of the stream's waits.
+    slots = Slots(8)
+    freed = [threading.Event() for _ in range(8)]
+    done = threading.Event()
+    order: list[str] = []
+
+    def hold(release: threading.Event) -> None:
+        with slots.held(ahead=False):
+            release.wait()
+
+    def ask(name: str, *, ahead: bool) -> None:
+        with slots.held(ahead=ahead, step=ahead):
+            order.append(name)
+            done.wait()
+
+    holders = [threading.Thread(target=hold, args=(event,)) for event in freed]
+    for thread in holders:
+        thread.start()
+    _until(lambda: slots._free == 0)
+    waiters = [threading.Thread(target=ask, args=(name,), kwargs={"ahead": name == "step"})
+               for name in ["stream", "step"] * 3]  # fmt: skip
+    for thread in waiters:
+        thread.start()
+    _until(lambda: len(slots._now) == len(slots._steps) == 3)
+    for granted, event in enumerate(freed[:6], start=1):
+        event.set()
+        _until(lambda granted=granted: len(order) == granted)
+    done.set()
+    for event in freed:
+        event.set()
+    for thread in [*holders, *waiters]:
+        thread.join(timeout=5)
+    assert order == ["step", "step", "stream", "stream", "stream", "step"]
