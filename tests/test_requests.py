@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import Counter
@@ -13,6 +14,7 @@ import tap_1688token.api
 from tap_1688token.api import ApiClient, RunOver, Slots
 from tap_1688token.errors import GatewayError
 from tap_1688token.settings import Settings
+from tap_1688token.tap import SWITCH_INTERVAL
 from tests.conftest import InFlight, assert_exact, only_the_first_requests, run_tap, tap_config
 
 TOKEN = "sim-token"
@@ -139,6 +141,18 @@ def test_strictly_sequential_runs_make_the_same_requests(make_sim):
     sim.reset_requests()
     run_tap(config | {"max_concurrency": 1})
     assert _asked(sim) == together
+
+
+def test_a_run_shortens_the_switch_interval_and_gives_it_back(make_sim):
+    # Requests on other threads get the interpreter back within 1 ms of their socket
+    # call while the main thread builds records; a process embedding the tap keeps its own.
+    sim, url = make_sim(300, days=2)
+    during = []
+    sim.before_request = lambda _sim, _path, _params: during.append(sys.getswitchinterval())
+    before = sys.getswitchinterval()
+    run_tap(tap_config(url))
+    assert set(during) == {SWITCH_INTERVAL} != {before}
+    assert sys.getswitchinterval() == before
 
 
 def test_the_first_answers_a_run_learns_from_are_asked_together(make_sim):
