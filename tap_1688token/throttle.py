@@ -3,8 +3,15 @@
 New API's limiter allows N requests per sliding W seconds per client IP and answers a
 bare 429 with no hint of N or W. The first block teaches both: the requests that went
 through before it are N, and the time until a probe is let through again bounds W.
-From then on the throttle keeps its own sliding window of N starts per W seconds, so a
+From then on the throttle keeps its own sliding window of N requests per W seconds, so a
 long backfill runs at the limiter's pace (bursts included) instead of bouncing off it.
+
+The limiter counts a request when it arrives, which the tap never sees: only that it
+came after the request left and before its answer did. So every bound is taken on the
+safe side of that span: the window is measured from the first start to the probe's
+answer, and a request frees its slot a window after its answer, not its start. A margin
+in proportion to the window would cost 9 s of every 180 s of New API's default limiter;
+this costs a round trip.
 """
 
 from __future__ import annotations
@@ -27,19 +34,35 @@ BLOCK_GROWTH = 1.3
 WINDOW_GUESSES = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900)
 #: a guess is probed this much later (a factor, then seconds), for clock and latency jitter
 GUESS_PAD = (1.01, 0.05)
-#: the learned window is padded by this factor so the limiter is never quite full
-MARGIN = 1.05
-#: a learned window is an upper bound: every PROBE_EVERY requests without a 429 it
-#: shrinks by SPEED_UP, and a 429 despite it widens it by SLOW_DOWN. A window that met
-#: a 429 is too short: the window stays ABOVE_TOO_SHORT times over the longest such one,
-#: so a long run settles instead of meeting the limiter every few hundred requests.
+#: a learned window is an upper bound: every PROBE_EVERY requests (or the budget, if
+#: more: once a window at most) without a 429 it shrinks by SPEED_UP, and a 429 despite
+#: it widens it by SLOW_DOWN. A window that met a 429 is too short: the window stays
+#: ABOVE_TOO_SHORT times over the longest such one, so a long run settles instead of
+#: meeting the limiter every few hundred requests. (Learned from a probe just past a
+#: round-number guess, the window is within a round trip and 1.5 % of the limiter's: the
+#: first shrink that goes below it costs a block, so it comes no sooner than a window in.)
 PROBE_EVERY = 30
-SPEED_UP = 0.98
+SPEED_UP = 0.99
 SLOW_DOWN = 1.15
 ABOVE_TOO_SHORT = 1.02
-#: the first requests' start times kept for the model of the limiter (a longer streak
+#: the first requests' answer times kept for the model of the limiter (a longer streak
 #: than this before the first block means a budget the model need not follow exactly)
 STREAK_MEMORY = 10_000
+
+
+class _Start:
+    """A request in the model of the limiter: when the limiter counted it, at the latest."""
+
+    __slots__ = ("answered", "at")
+
+    def __init__(self, at: float, answered: float | None = None) -> None:
+        self.at = at
+        self.answered = answered
+
+    def counted_by(self, longest_trip: float) -> float:
+        # Still on its way: it is counted before its answer comes, which none so far took
+        # longer than `longest_trip` to do.
+        return self.answered if self.answered is not None else self.at + longest_trip
 
 
 class Booking(NamedTuple):
@@ -71,13 +94,18 @@ class Throttle:
         self._probe: int | None = None  # while blocked, the one thread testing the limiter
         self._streak_start: float | None = None
         self._streak = 0  # requests let through before the first block
-        self._streak_starts: deque[float] = deque(maxlen=STREAK_MEMORY)
+        #: when each of them was answered
+        self._streak_answers: deque[float] = deque(maxlen=STREAK_MEMORY)
         #: whether the latest block came from a bare 429
         self._bare = True
         #: the limiter as learned: at most `budget` starts per `window` seconds
         self.budget: int | None = None
         self.window = 0.0
-        self._starts: deque[float] = deque()
+        self._starts: deque[_Start] = deque()
+        #: each thread's latest start in the model, until its request is over
+        self._mine: dict[int, _Start] = {}
+        #: the longest a request let through took from its start to its answer
+        self._longest_trip = 0.0
         self._quiet = 0
         self._too_short = 0.0  # the longest learned window that still met a 429
         #: blocks so far: a caller that slept towards a start booked before the latest
@@ -103,8 +131,10 @@ class Throttle:
             slot = max(now, self._next, self._blocked_until)
             if self.budget is not None:
                 if len(self._starts) >= self.budget:
-                    slot = max(slot, self._starts[0] + self.window)
-                self._starts.append(slot)
+                    oldest = self._starts[0].counted_by(self._longest_trip)
+                    slot = max(slot, oldest + self.window)
+                start = self._mine[threading.get_ident()] = _Start(slot)
+                self._starts.append(start)
                 while len(self._starts) > self.budget:
                     self._starts.popleft()
             self._next = slot + self.interval
@@ -113,13 +143,20 @@ class Throttle:
     def release(self) -> None:
         """The caller's request is over, whatever its outcome."""
         with self._lock:
-            if self._probe == threading.get_ident():
+            me = threading.get_ident()
+            self._mine.pop(me, None)
+            if self._probe == me:
                 self._probe = None
                 self._lock.notify_all()
 
     def succeeded(self, started: float) -> None:
         """A request sent at `started` was let through (any answer but 429)."""
         with self._lock:
+            now = self._clock()
+            self._longest_trip = max(self._longest_trip, now - started)
+            mine = self._mine.get(threading.get_ident())
+            if mine is not None:
+                mine.answered = now
             if self._blocks and started >= self._escalated_at:
                 # A probe let through: the block is over. (A request sent before the
                 # block and answered after it was let through before it: it counts
@@ -131,23 +168,23 @@ class Throttle:
                     and self._bare
                 ):
                     self.budget = self._streak
-                    self.window = (started - self._streak_start) * MARGIN
+                    # Counted after the streak's first start, before this answer: the
+                    # window is at most that long.
+                    self.window = now - self._streak_start
                     # The limiter still counts the streak's latest requests and this probe:
-                    # a slot frees as each of them ages out, not all at once. (The margin
-                    # holds for them too: a start is when a request left, not when the
-                    # server counted it, and a loaded machine or network delays the latter.)
-                    latest = sorted(self._streak_starts)[-(self.budget - 1) :]
-                    self._starts = deque([*latest, started])
+                    # a slot frees as each of them ages out, not all at once.
+                    latest = sorted(self._streak_answers)[-(self.budget - 1) :]
+                    self._starts = deque(_Start(at, at) for at in [*latest, now])
                 self._blocks = 0
                 return
             if self.budget is None:
-                if self._streak_start is None:
+                if self._streak_start is None or started < self._streak_start:
                     self._streak_start = started
                 self._streak += 1
-                self._streak_starts.append(started)
+                self._streak_answers.append(now)
                 return
             self._quiet += 1
-            if self._quiet % PROBE_EVERY == 0:
+            if self._quiet % max(PROBE_EVERY, self.budget) == 0:
                 self.window = max(self.window * SPEED_UP, self._too_short * ABOVE_TOO_SHORT)
 
     def limited(self, retry_after: float | None, started: float) -> float:
