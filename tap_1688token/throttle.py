@@ -98,7 +98,7 @@ class Throttle:
         self._streak_answers: deque[float] = deque(maxlen=STREAK_MEMORY)
         #: whether the latest block came from a bare 429
         self._bare = True
-        #: the limiter as learned: at most `budget` starts per `window` seconds
+        #: the limiter as learned: at most `budget` requests per `window` seconds
         self.budget: int | None = None
         self.window = 0.0
         self._starts: deque[_Start] = deque()
