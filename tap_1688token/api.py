@@ -130,37 +130,45 @@ class Slots:
         self._steps_held = 0
         self._steps_cap = max(1, count // 4)
         #: waiting, in order: the stream being written's, search steps, others sent ahead
-        self._now: deque[object] = deque()
-        self._steps: deque[object] = deque()
-        self._ahead: deque[object] = deque()
-        self._cond = threading.Condition()
+        self._now: deque[threading.Condition] = deque()
+        self._steps: deque[threading.Condition] = deque()
+        self._ahead: deque[threading.Condition] = deque()
+        self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def held(self, *, ahead: bool, step: bool = False) -> Iterator[None]:
         step = ahead and step  # the stream being written goes first whatever it asks
         line = self._steps if step else self._ahead if ahead else self._now
-        ticket = object()
-        with self._cond:
+        # Each waiter waits on its own condition: only the first of each line can go, so a
+        # freed slot wakes at most three threads, not every one waiting (a dozen or more,
+        # each taking the interpreter from the thread building records to find it must wait).
+        ticket = threading.Condition(self._lock)
+        with self._lock:
             line.append(ticket)
             try:
                 while line[0] is not ticket or not self._may_go(ahead=ahead, step=step):
-                    self._cond.wait()
+                    ticket.wait()
             except BaseException:
                 line.remove(ticket)
-                self._cond.notify_all()  # whoever was behind it is now first
+                self._wake()  # whoever was behind it is now first
                 raise
             line.popleft()
             self._free -= 1
             self._steps_held += step
             if self._free:
-                self._cond.notify_all()  # a slot is left: the next in line may take it
+                self._wake()  # a slot is left: the next in line may take it
         try:
             yield
         finally:
-            with self._cond:
+            with self._lock:
                 self._free += 1
                 self._steps_held -= step
-                self._cond.notify_all()
+                self._wake()
+
+    def _wake(self) -> None:
+        for line in (self._now, self._steps, self._ahead):
+            if line:
+                line[0].notify()
 
     def _may_go(self, *, ahead: bool, step: bool) -> bool:
         if not self._free:
