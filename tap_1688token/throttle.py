@@ -172,8 +172,9 @@ class Throttle:
                     # window is at most that long.
                     self.window = now - self._streak_start
                     # The limiter still counts the streak's latest requests and this probe:
-                    # a slot frees as each of them ages out, not all at once.
-                    latest = sorted(self._streak_answers)[-(self.budget - 1) :]
+                    # a slot frees as each of them ages out, not all at once. (Answers are
+                    # noted as they come, under the lock: already in order.)
+                    latest = list(self._streak_answers)[-(self.budget - 1) :]
                     self._starts = deque(_Start(at, at) for at in [*latest, now])
                 self._blocks = 0
                 return
