@@ -312,3 +312,32 @@ def test_steps_hold_a_quarter_of_the_slots_while_the_stream_being_written_waits(
     for thread in [*holders, *waiters]:
         thread.join(timeout=5)
     assert order == ["step", "step", "stream", "stream", "stream", "step"]
+
+
+def test_a_freed_slot_wakes_the_first_in_line_not_every_waiter():
+    # Five requests sent ahead wait behind one slot. Each is woken once, on its turn: a
+    # freed slot does not wake the others only for them to wait again.
+    slots = Slots(1)
+    woken: list[int] = []
+    order: list[int] = []
+
+    def ask(index: int) -> None:
+        with slots.held(ahead=True):
+            order.append(index)
+
+    with slots.held(ahead=False):
+        waiters = [threading.Thread(target=ask, args=(index,)) for index in range(5)]
+        for index, thread in enumerate(waiters):
+            thread.start()
+            _until(lambda index=index: len(slots._ahead) == index + 1)
+        for index, ticket in enumerate(slots._ahead):
+
+            def notify(index: int = index, notify: Callable[[], None] = ticket.notify) -> None:
+                woken.append(index)
+                notify()
+
+            ticket.notify = notify  # type: ignore[method-assign]
+    for thread in waiters:
+        thread.join(timeout=5)
+    assert order == [0, 1, 2, 3, 4]
+    assert woken == [0, 1, 2, 3, 4]

@@ -16,6 +16,7 @@ from tap_1688token.throttle import (
     BLOCK_GROWTH,
     GUESS_PAD,
     SLOW_DOWN,
+    SPEED_UP,
     WINDOW_GUESSES,
     Throttle,
 )
@@ -171,6 +172,27 @@ def test_first_block_probes_just_past_round_windows():
     assert probes == pytest.approx(expected)  # 1, 2, 3 and 5 s refused
     assert throttle.budget == 60
     assert 10.0 < throttle.window <= 10.0 * factor + seconds
+
+
+def test_a_learned_window_shrinks_once_a_budget_by_a_percent():
+    # Learned from a probe just past a round-number guess, the window is within 1.5 % of
+    # the limiter's: shrinking it sooner, or by more, met a 429 in the third window.
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    _burst(throttle, clock, 60)
+    clock.now = 101.0
+    throttle.limited(None, clock.now)
+    clock.now = 110.2
+    throttle.reserve()
+    throttle.succeeded(clock.now)
+    throttle.release()
+    learned = throttle.window
+    for _ in range(59):
+        throttle.succeeded(clock.now)
+    assert throttle.window == learned
+    throttle.succeeded(clock.now)
+    assert throttle.window == pytest.approx(learned * SPEED_UP)
+    assert SPEED_UP == 0.99
 
 
 def test_answers_to_requests_sent_before_the_block_do_not_end_it():
