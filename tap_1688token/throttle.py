@@ -34,6 +34,11 @@ BLOCK_GROWTH = 1.3
 WINDOW_GUESSES = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900)
 #: a guess is probed this much later (a factor, then seconds), for clock and latency jitter
 GUESS_PAD = (1.01, 0.05)
+#: Before any guess, one probe goes this soon after the first bare 429. A limiter at its
+#: budget refuses it too (no window has passed); one that lets it through was not at its
+#: budget (a proxy's hiccup, a fault), and the requests before it teach nothing: learned
+#: from them, a 429 after the second request of a run paced it at 2 requests a second.
+CONFIRM_WAIT = 0.05
 #: a learned window is an upper bound: every PROBE_EVERY requests (or the budget, if
 #: more: once a window at most) without a 429 it shrinks by SPEED_UP, and a 429 despite
 #: it widens it by SLOW_DOWN. A window that met a 429 is too short: the window stays
@@ -98,6 +103,8 @@ class Throttle:
         self._streak_answers: deque[float] = deque(maxlen=STREAK_MEMORY)
         #: whether the latest block came from a bare 429
         self._bare = True
+        #: whether the probe under way is the one that confirms a first bare 429
+        self._confirming = False
         #: the limiter as learned: at most `budget` requests per `window` seconds
         self.budget: int | None = None
         self.window = 0.0
@@ -157,7 +164,12 @@ class Throttle:
             mine = self._mine.get(threading.get_ident())
             if mine is not None:
                 mine.answered = now
-            if self._blocks and started >= self._escalated_at:
+            if self._blocks and started >= self._escalated_at and self._confirming:
+                # Refused once, let through at once: no limiter at its budget. The block
+                # is over, and the request counts like any other let through.
+                self._blocks = 0
+                self._confirming = False
+            elif self._blocks and started >= self._escalated_at:
                 # A probe let through: the block is over. (A request sent before the
                 # block and answered after it was let through before it: it counts
                 # into the budget below, and says nothing of the window.)
@@ -205,9 +217,13 @@ class Throttle:
                 # too fast, or someone shares the budget
                 self._too_short = max(self._too_short, self.window)
                 self.window *= SLOW_DOWN
+            learning = self._bare and self.budget is None and self._streak_start is not None
+            self._confirming = learning and self._blocks == 1
             if retry_after is not None:
                 wait = retry_after
-            elif self.budget is None and self._streak_start is not None:
+            elif self._confirming:
+                wait = CONFIRM_WAIT
+            elif learning:
                 wait = min(self.backoff_cap, self._next_guess(now) - now)
             else:
                 growth = BLOCK_GROWTH ** (self._blocks - 1)
