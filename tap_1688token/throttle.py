@@ -164,12 +164,13 @@ class Throttle:
             mine = self._mine.get(threading.get_ident())
             if mine is not None:
                 mine.answered = now
-            if self._blocks and started >= self._escalated_at and self._confirming:
+            probe = self._blocks and started >= self._escalated_at
+            if probe and self._confirming:
                 # Refused once, let through at once: no limiter at its budget. The block
                 # is over, and the request counts like any other let through.
                 self._blocks = 0
                 self._confirming = False
-            elif self._blocks and started >= self._escalated_at:
+            elif probe:
                 # A probe let through: the block is over. (A request sent before the
                 # block and answered after it was let through before it: it counts
                 # into the budget below, and says nothing of the window.)
