@@ -158,6 +158,11 @@ class SimConfig:
     request's query: what a client carries over to another origin is the client's business.
     Redirected requests are recorded in ``requests`` with status 302, like any other.
 
+    ``latency``: seconds from a request's arrival to its answer leaving, as a round trip to
+    a gateway elsewhere: the request is served (the limiter, faults, the page read) halfway
+    through, and the simulator's own work is part of the wait, not added to it (on the
+    client's cores it would make every answer late by more than the client's doing).
+
     Logs outside any time window are not a setting: see :meth:`Simulator.add_stray_logs`.
 
     The site's other endpoints (simulator/site.py derives their data from the logs; see
@@ -525,8 +530,21 @@ class Simulator:
             response = _html(302)
             response.headers["Location"] = location
             return response
-        if config.latency > 0:
-            time.sleep(config.latency)
+        if config.latency <= 0:
+            return self._serve(path, params, headers, query)
+        # A round trip: the request reaches the gateway halfway through it (where the
+        # limiter counts it and the page is read), and the answer leaves `latency` after
+        # the request came, the gateway's work included, as a gateway's CPU on another
+        # machine would. Working after the whole wait made every answer later by this
+        # process's CPU and its threads' turns at the interpreter, on the client's cores.
+        ready = time.monotonic() + config.latency
+        time.sleep(config.latency / 2)
+        response = self._serve(path, params, headers, query)
+        time.sleep(max(0.0, ready - time.monotonic()))
+        return response
+
+    def _serve(self, path: str, params: dict[str, str], headers: _Headers, query: str) -> Response:
+        config = self.config
         if self.before_request is not None:
             self.before_request(self, path, params)
         if config.outage:
