@@ -133,9 +133,10 @@ charge_values = st.dictionaries(
 @given(charge_values)
 def test_charge_inputs_are_what_fit_reads(other):
     # the hot path's shortcut for values already of their column's type gives exactly what
-    # the one lenient reader gives: nothing out of range, non-finite or of another type
-    assert charge_inputs(other) == {
-        name: value
-        for name in CHARGE_TYPES.keys() & other.keys()
-        if (value := fit(CHARGE_TYPES[name], other[name])) is not None
-    }
+    # the one lenient reader gives: nothing out of range, non-finite or of another type;
+    # every input is there, null when missing
+    read = charge_inputs(other)
+    assert list(read) == list(CHARGE_TYPES)
+    fitted = {name: fit(kind, other.get(name)) for name, kind in CHARGE_TYPES.items()}
+    assert read == fitted
+    assert [type(value) for value in read.values()] == [type(value) for value in fitted.values()]
