@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-import requests.adapters
 import urllib3.exceptions
 
 from tap_1688token import __version__, jsontext
@@ -28,11 +27,10 @@ from tap_1688token.errors import AuthError, EndpointMissing, GatewayError, Permi
 from tap_1688token.settings import Settings
 from tap_1688token.stopping import Stop
 from tap_1688token.throttle import Throttle
+from tap_1688token.transport import Answer, PoolAdapter, TimedOut, Transport
 
 LOGGER = logging.getLogger("tap-1688token")
 
-#: a body is read this many bytes at most per read, so the deadline is checked often
-_CHUNK = 1 << 16
 #: same-origin moves followed per request (a trailing slash, a path moved)
 _MAX_REDIRECTS = 5
 
@@ -85,7 +83,7 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     """`Retry-After` in seconds: either form of RFC 9110 (delta-seconds or HTTP-date)."""
     value = response.headers.get("Retry-After", "").strip()
     if value.isdigit():
@@ -211,7 +209,7 @@ class ApiClient:
         # max_concurrency is the run's, not each pool's.
         self._slots = Slots(settings.max_concurrency)
         self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(settings.max_concurrency, 10))
+        adapter = PoolAdapter(pool_maxsize=max(settings.max_concurrency, 10))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update(
@@ -232,6 +230,7 @@ class ApiClient:
         self.session.verify = found["verify"]
         self.session.cert = found["cert"]
         self.session.trust_env = False
+        self._transport = Transport(self.session, self.base_url)
 
     def sleep(self, seconds: float) -> None:
         self.stop.check()
@@ -255,7 +254,7 @@ class ApiClient:
         offset = self._clock_offset
         return None if offset is None else int(time.time() + offset)
 
-    def _note_clock(self, response: requests.Response) -> None:
+    def _note_clock(self, response: Answer) -> None:
         try:
             sent = email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp()
         except (KeyError, TypeError, ValueError):
@@ -333,29 +332,24 @@ class ApiClient:
             self._book()
             try:
                 started = time.monotonic()
-                response, content = self._fetch(url, params, started)
+                response = self._fetch(url, params, started)
                 self._note_clock(response)
-                if response.status_code == 429:
+                if response.status == 429:
                     # Counted before `release` lets a waiting thread probe again.
                     raise _RateLimited(self.throttle.limited(_retry_after(response), started))
                 self.throttle.succeeded(started)
             finally:
                 self.throttle.release()
-        return self._interpret(response, content)
+        return self._interpret(response)
 
-    def _fetch(
-        self, url: str, params: Mapping[str, Any] | None, started: float
-    ) -> tuple[requests.Response, bytes]:
+    def _fetch(self, url: str, params: Mapping[str, Any] | None, started: float) -> Answer:
         """The answer and its whole body, within one deadline, following same-origin moves."""
         timeout = self.request_timeout_seconds
         deadline = started + timeout
         for _ in range(_MAX_REDIRECTS + 1):
             try:
-                response = self.session.get(
-                    url, params=params, timeout=timeout, stream=True, allow_redirects=False
-                )
-                content = _read_body(response, deadline)
-            except _TimedOut:
+                response = self._transport.get(url, params, timeout, deadline)
+            except TimedOut:
                 msg = f"timed out after {timeout:g} s (request_timeout_seconds)"
                 raise TransientError(msg) from None
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
@@ -363,13 +357,13 @@ class ApiClient:
                 msg = f"connection failed ({type(exc).__name__})"
                 raise TransientError(msg) from None
             if not response.is_redirect:
-                return response, content
+                return response
             url, params = self._redirect_target(response, params)
         msg = f"more than {_MAX_REDIRECTS} redirects from {self.base_url}"
         raise GatewayError(msg)
 
     def _redirect_target(
-        self, response: requests.Response, params: Mapping[str, Any] | None
+        self, response: Answer, params: Mapping[str, Any] | None
     ) -> tuple[str, Mapping[str, Any] | None]:
         """Where a redirect leads, if it stays on base_url's origin (the token goes along)."""
         target = urljoin(response.url, response.headers["Location"])
@@ -383,8 +377,8 @@ class ApiClient:
         # A move that keeps the query keeps the parameters; one that drops it gets them again.
         return target, (None if urlsplit(target).query else params)
 
-    def _interpret(self, response: requests.Response, content: bytes) -> Any:
-        status = response.status_code
+    def _interpret(self, response: Answer) -> Any:
+        status, content = response.status, response.body
         body = _decode(content)
         message = _server_message(body)
 
@@ -397,8 +391,7 @@ class ApiClient:
             raise TransientError(msg)
         if status == 404:
             msg = (
-                f"HTTP 404 for {response.request.path_url.split('?')[0]}: "
-                "is base_url a New-API-style gateway?"
+                f"HTTP 404 for {urlsplit(response.url).path}: is base_url a New-API-style gateway?"
             )
             raise EndpointMissing(msg)
         if status >= 400:
@@ -418,40 +411,6 @@ class ApiClient:
             msg = f"response without `data` (HTTP {status}): {_snippet(content)!r}"
             raise TransientError(msg)
         return body
-
-
-def _read_body(response: requests.Response, deadline: float) -> bytes:
-    """The whole body, or `_TimedOut` once `deadline` (time.monotonic) passes.
-
-    requests' own timeout bounds each read, so a server trickling its body would hold a
-    request for ever; read a piece at a time, each read given only the time left.
-    """
-    chunks: list[bytes] = []
-    raw = response.raw
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    usual = sock.gettimeout() if sock is not None else None
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _TimedOut
-            if sock is not None:
-                sock.settimeout(left)
-            try:
-                chunk = raw.read1(_CHUNK, decode_content=True)
-            except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-                raise _TimedOut from None
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-    except _TimedOut:
-        response.close()
-        raise
-    finally:
-        if sock is not None:
-            # The connection goes back to the pool: with its own timeout, not what was left.
-            with contextlib.suppress(OSError):
-                sock.settimeout(usual)
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -478,10 +437,6 @@ def _auth_error(message: str, status: int) -> AuthError:
         else "check api_key (on New API: the system access token, plus user_id)"
     )
     return AuthError(f'authentication failed (HTTP {status}): "{message}"; {hint}')
-
-
-class _TimedOut(Exception):
-    """The request's deadline passed while its body was read."""
 
 
 class _RateLimited(Exception):
