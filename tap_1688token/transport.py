@@ -49,7 +49,8 @@ class Answer:
 
 
 class PoolAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter, which also hands out the connection pool `send` would use."""
+    """requests' adapter, which also hands out the connection pool `send` would use, and
+    the URL it would ask it for (the path, or the whole URL through an HTTP proxy)."""
 
     def pool_for(
         self, request: requests.PreparedRequest, session: requests.Session
@@ -61,6 +62,9 @@ class PoolAdapter(requests.adapters.HTTPAdapter):
             msg = f"no HTTP connection pool for {request.url}"
             raise TypeError(msg)
         return pool
+
+    def url_for(self, request: requests.PreparedRequest, session: requests.Session) -> str:
+        return self.request_url(request, session.proxies)
 
 
 class Transport:
@@ -106,7 +110,7 @@ class Transport:
         prepared = self._prepared(url, params)
         response = self._connection_pool().urlopen(
             "GET",
-            self._adapter.request_url(prepared, self._session.proxies),
+            self._adapter.url_for(prepared, self._session),
             headers=self._headers,
             redirect=False,
             assert_same_host=False,
@@ -143,7 +147,9 @@ def read_body(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
                 break
             chunks.append(chunk)
     except BaseException:
+        # Half read: the connection is closed, then given back (the pool opens a new one).
         response.close()
+        response.release_conn()
         raise
     finally:
         if sock is not None:

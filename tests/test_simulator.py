@@ -791,3 +791,39 @@ def test_admin_channels_carry_the_upstream_keys_and_their_usage(logs: list[dict]
         assert channel["key"] in SECRET_VALUES and SECRET_MARKER in channel["key"]
         assert {"balance", "type", "group", "priority", "name", "status"} <= set(channel)
     assert sum(data["type_counts"].values()) == 6
+
+
+def test_what_is_derived_from_the_logs_follows_logs_added(served):
+    # Accounts, tokens, hourly rows and prices are computed once per set of logs: an
+    # answer after logs were added must count them.
+    sim, url, session = served
+
+    def answers() -> tuple[list[dict], int, list[str]]:
+        tokens = session.get(f"{url}/api/token/", params={"p": 1, "size": 100}).json()
+        span = {"start_timestamp": END - 86_400, "end_timestamp": END + 86_400}
+        hourly = session.get(f"{url}/api/data/self", params=span).json()["data"]
+        prices = session.get(f"{url}/api/pricing").json()["data"]
+        return (
+            tokens["data"]["items"],
+            sum(r["count"] for r in hourly),
+            [p["model_name"] for p in prices],
+        )
+
+    tokens, counted, prices = answers()
+    assert answers() == (tokens, counted, prices)  # asked again: the same
+    sim.add_logs(
+        [
+            {
+                "created_at": END,
+                "type": 2,
+                "token_id": 999,
+                "token_name": "late",
+                "quota": 5,
+                "model_name": "a-model-not-seen-before",
+            }
+        ]
+    )
+    after, counted_after, prices_after = answers()
+    assert [t["id"] for t in after] == [999] + [t["id"] for t in tokens]
+    assert counted_after == counted + 1
+    assert set(prices_after) - set(prices) == {"a-model-not-seen-before"}
