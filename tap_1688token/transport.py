@@ -14,11 +14,13 @@ requests as before.
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.client
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import requests
 import requests.adapters
@@ -28,6 +30,12 @@ from urllib3.connectionpool import HTTPConnectionPool
 
 #: a body is read this many bytes at most per read, so the deadline is checked often
 _CHUNK = 1 << 16
+#: what an answer's file reads from its socket at once: a page of logs (about 60 KB) and its
+#: headers in one read. http.client's 8 KB took a second read for the body, and with it a
+#: second wait for the interpreter held by the thread writing records (strace, 254 requests:
+#: 474 -> 263 recvfrom, 983 -> 772 poll). 60,000 logs at 30 ms, interleaved pairs: faster in
+#: 8 of 10 and 4 of 8, medians 3.94 -> 3.90 and 4.05 -> 4.09 s: within this machine's noise.
+_READ_BUFFER = 1 << 17
 
 
 class TimedOut(Exception):
@@ -48,6 +56,31 @@ class Answer:
         return self.status in REDIRECT_STATI and "location" in self.headers
 
 
+class _WholeReads:
+    """A socket as an answer sees it: its file reads up to `_READ_BUFFER` bytes at once."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+
+    def makefile(self, mode: str, *_args: Any, **_kwargs: Any) -> IO[bytes]:
+        return self._sock.makefile(mode, _READ_BUFFER)  # type: ignore[no-any-return]
+
+
+class _Answer(http.client.HTTPResponse):
+    """http.client's answer, reading its socket `_READ_BUFFER` bytes at a time."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        # http.client asks its socket for nothing but the file it reads the answer from.
+        super().__init__(_WholeReads(sock), *args, **kwargs)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _whole_reads(connection: type) -> type:
+    # A subclass of whatever connection the pool makes (plain, TLS, through a SOCKS proxy):
+    # only the answer class changes.
+    return type(f"WholeReads{connection.__name__}", (connection,), {"response_class": _Answer})
+
+
 class PoolAdapter(requests.adapters.HTTPAdapter):
     """requests' adapter, which also hands out the connection pool `send` would use, and
     the URL it would ask it for (the path, or the whole URL through an HTTP proxy)."""
@@ -61,6 +94,7 @@ class PoolAdapter(requests.adapters.HTTPAdapter):
         if not isinstance(pool, HTTPConnectionPool):
             msg = f"no HTTP connection pool for {request.url}"
             raise TypeError(msg)
+        pool.ConnectionCls = _whole_reads(pool.ConnectionCls)
         return pool
 
     def url_for(self, request: requests.PreparedRequest, session: requests.Session) -> str:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
 import time
+from typing import Any
 
 import pytest
 import requests
 
 import simulator.server
+import tap_1688token.transport
 from tap_1688token.api import ApiClient
 from tap_1688token.settings import Settings
 from tap_1688token.transport import Transport
@@ -65,3 +70,60 @@ def test_connections_are_kept_between_requests(make_sim, monkeypatch):
 def test_a_transport_needs_the_pool_adapter():
     with pytest.raises(TypeError, match="not a PoolAdapter"):
         Transport(requests.Session(), "http://127.0.0.1:9")
+
+
+def _one_write_server(body: bytes) -> str:
+    """A keep-alive HTTP server on loopback answering each GET with one write: status line,
+    headers and `body` together, as a gateway's buffered answer arrives."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+    def serve() -> None:
+        while True:  # one connection after another, until the test's process ends
+            connection, _ = listener.accept()
+            with connection:
+                asked = b""
+                while chunk := connection.recv(65536):
+                    asked += chunk
+                    while b"\r\n\r\n" in asked:
+                        _, asked = asked.split(b"\r\n\r\n", 1)
+                        connection.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_page_and_its_headers_come_in_one_read(monkeypatch):
+    # Each read from the socket is a wait for the interpreter when a request thread wakes;
+    # with http.client's 8 KB file every page of logs (~60 KB) took two.
+    reads: list[int | None] = []
+    readinto = socket.SocketIO.readinto
+
+    def counted(self: socket.SocketIO, buffer: Any) -> int | None:
+        got = readinto(self, buffer)
+        reads.append(got)
+        return got
+
+    monkeypatch.setattr(socket.SocketIO, "readinto", counted)
+    # ~24 KB, more than 8 KB as every page of logs is (~60 KB)
+    page = json.dumps({"success": True, "message": "", "data": {"items": ["x" * 600] * 40}})
+    url = _one_write_server(page.encode())
+    client = _client(url)
+
+    def reads_of(gets: int) -> int:
+        reads.clear()
+        for _ in range(gets):
+            answer = client._transport.get(f"{url}/api/log/self", {"p": 1}, 5, time.monotonic() + 5)
+            assert answer.body == page.encode()
+        return len(reads)
+
+    assert reads_of(5) <= 6  # one each (a write split on its way may cost one more)
+    monkeypatch.setattr(tap_1688token.transport, "_READ_BUFFER", 8192)
+    client.close()
+    client = _client(url)  # a new connection, its answers read 8 KB at a time
+    assert reads_of(5) >= 10  # the first 8 KB, then the rest
+    client.close()
