@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import io
 import json
 import logging
@@ -215,5 +217,26 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{name}: {error.message}"
 
 
+def main() -> None:
+    """The `tap-1688token` command: the SDK's CLI, then, when it succeeded, an exit that
+    skips the interpreter's teardown.
+
+    Freeing every module and object of a finished run took about 0.1 s after the last
+    message (a tenth of an idle scheduled run); nothing is left to do by then. Whatever
+    runs at exit still runs (the writer's last block, logging's flush), then the process
+    ends with status 0. A failure exits as it always has, teardown included.
+    """
+    try:
+        Tap1688Token.cli()
+    except SystemExit as done:
+        if done.code not in (0, None):
+            raise
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    Tap1688Token.cli()
+    main()

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,17 @@ def test_connection_test_writes_a_record_per_stream(make_sim, tmp_path):
         "gateway",
         "model_prices",
     }
+
+
+def test_a_run_ends_with_status_0_and_every_message_written(make_sim, tmp_path):
+    # The command ends without the interpreter's teardown once the run succeeded: what
+    # was written must all be there, the last STATE included.
+    sim, url = make_sim(3000, days=5)
+    config = {"api_key": "sim-token", "base_url": url, "min_age_seconds": 0}
+    result = run_cli(tmp_path, config)
+    assert result.returncode == 0, result.stderr
+    messages = [json.loads(line) for line in result.stdout.splitlines()]
+    logs = Counter(m["stream"] for m in messages if m["type"] == "RECORD")
+    assert sum(logs[stream] for stream in LOG_STREAMS) == len(sim.logs())
+    assert messages[-1]["type"] == "STATE"
+    assert "Run summary" in result.stderr
