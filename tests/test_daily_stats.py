@@ -214,7 +214,10 @@ def test_exact_through_faults(make_sim, monkeypatch):
     expected = expected_days(sim, "Asia/Shanghai", START, hi)
     got = delivered(result)
     assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if not k[1]}
-    assert sum(1 for r in stat_requests(sim) if r.status != 200) >= 3
+    # The seeded faults fall on requests in the order they arrive, which the threads decide:
+    # how many land on stat requests varies from run to run (2 to 12 seen), never none.
+    assert any(r.status != 200 for r in stat_requests(sim))
+    assert sum(r.status != 200 for r in sim.requests) >= 10
 
 
 @settings(max_examples=200, deadline=None)
