@@ -869,8 +869,11 @@ class Simulator:
         start, end = int(raw_start), int(raw_end)
         if not admin and end - start > site.MAX_DATA_SPAN:
             return json_response(200, {"message": site.MSG_SPAN, "success": False})
-        rows = self._derived("quota_data", lambda: site.quota_data(self.logs()))
-        rows = rows if self.config.data_export else []
+        rows = (
+            self._derived("quota_data", lambda: site.quota_data(self.logs()))
+            if self.config.data_export
+            else []
+        )
         rows = [row for row in rows if start <= row["created_at"] <= end]
         username = params.get("username") or ""
         if not admin:

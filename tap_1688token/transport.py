@@ -66,7 +66,7 @@ class _WholeReads:
         return self._sock.makefile(mode, _READ_BUFFER)  # type: ignore[no-any-return]
 
 
-class _Answer(http.client.HTTPResponse):
+class _WholeReadResponse(http.client.HTTPResponse):
     """http.client's answer, reading its socket `_READ_BUFFER` bytes at a time."""
 
     def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
@@ -78,7 +78,9 @@ class _Answer(http.client.HTTPResponse):
 def _whole_reads(connection: type) -> type:
     # A subclass of whatever connection the pool makes (plain, TLS, through a SOCKS proxy):
     # only the answer class changes.
-    return type(f"WholeReads{connection.__name__}", (connection,), {"response_class": _Answer})
+    return type(
+        f"WholeReads{connection.__name__}", (connection,), {"response_class": _WholeReadResponse}
+    )
 
 
 class PoolAdapter(requests.adapters.HTTPAdapter):
