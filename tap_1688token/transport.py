@@ -119,17 +119,23 @@ class Transport:
             name: value.decode("latin-1") if isinstance(value, bytes) else value
             for name, value in session.headers.items()
         }
-        self._pool: HTTPConnectionPool | None = None
+        #: the origin's pool, and whether it is asked for whole URLs (an HTTP proxy's):
+        #: resolved at the first GET, where a bad CA bundle fails as a request does
+        self._route: tuple[HTTPConnectionPool, bool] | None = None
         self._lock = threading.Lock()
 
-    def _connection_pool(self) -> HTTPConnectionPool:
-        pool = self._pool
-        if pool is None:
+    def _resolved(self) -> tuple[HTTPConnectionPool, bool]:
+        route = self._route
+        if route is None:
             with self._lock:
-                if self._pool is None:
-                    self._pool = self._adapter.pool_for(self._prepared(self._origin), self._session)
-                pool = self._pool
-        return pool
+                if self._route is None:
+                    origin = self._prepared(self._origin)
+                    pool = self._adapter.pool_for(origin, self._session)
+                    # Proxies are chosen by host, and every request goes to the origin's.
+                    whole = self._adapter.url_for(origin, self._session) != origin.path_url
+                    self._route = (pool, whole)
+                route = self._route
+        return route
 
     @staticmethod
     def _prepared(url: str, params: Mapping[str, Any] | None = None) -> requests.PreparedRequest:
@@ -144,9 +150,10 @@ class Transport:
         """GET `url` (on the origin), following nothing; the whole body within `deadline`
         (time.monotonic), else `TimedOut`."""
         prepared = self._prepared(url, params)
-        response = self._connection_pool().urlopen(
+        pool, whole = self._resolved()
+        response = pool.urlopen(
             "GET",
-            self._adapter.url_for(prepared, self._session),
+            self._adapter.url_for(prepared, self._session) if whole else prepared.path_url,
             headers=self._headers,
             redirect=False,
             assert_same_host=False,
