@@ -827,3 +827,23 @@ def test_what_is_derived_from_the_logs_follows_logs_added(served):
     assert [t["id"] for t in after] == [999] + [t["id"] for t in tokens]
     assert counted_after == counted + 1
     assert set(prices_after) - set(prices) == {"a-model-not-seen-before"}
+
+
+def test_latency_is_a_round_trip_with_the_servers_work_inside_it(logs):
+    # A request is served halfway through the latency, and its answer leaves `latency`
+    # after it came: the simulator's own work (here 0.1 s of it) is not added to the wait.
+    sim = Simulator(logs, SimConfig(latency=0.4))
+    served: list[float] = []
+
+    def work(_sim: Simulator, _path: str, _params: dict[str, str]) -> None:
+        served.append(time.monotonic())
+        time.sleep(0.1)
+
+    sim.before_request = work
+    with sim.serve() as url:
+        sent = time.monotonic()
+        answer = requests.get(f"{url}/api/log/self", headers=AUTH, timeout=5)
+        took = time.monotonic() - sent
+    assert answer.status_code == 200
+    assert 0.15 <= served[0] - sent <= 0.3
+    assert 0.4 <= took < 0.48, f"{took:.3f} s for a 0.4 s round trip with 0.1 s of work"
