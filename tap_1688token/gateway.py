@@ -84,8 +84,8 @@ class Gateway:
         self.settings = settings
         self.client = ApiClient(settings, stop=stop)
         #: every request goes through here: a stream's first ones may have been sent ahead
-        # Later streams' pages fetched ahead of their turns: a window's logs at most in a
-        # run, so what waits in memory is bounded whatever the number of streams.
+        # Later streams' pages fetched ahead of their turns: a window's logs at most kept at
+        # once, so what waits in memory is bounded whatever the number of streams.
         look_ahead = max(1, WINDOW_THRESHOLD // settings.page_size)
         self.openings = Openings(self.client.get_envelope, look_ahead=look_ahead)
         #: the count of logs no window reaches, asked on the side (off the run's critical
@@ -291,10 +291,11 @@ class Gateway:
 
     def send_pages_ahead(self, log_type: int, window: Window, pages: range, page_size: int) -> None:
         """From a stream's opening: pages of a window its turn will read, sent without
-        waiting for them, as many as the run's look-ahead has left."""
-        for page in pages[: self.openings.take(len(pages))]:
-            params = self._log_page_params(log_type, window, page, page_size)
-            self.openings.send_ahead(self.paths.logs, params)
+        waiting for them as the run's look-ahead allows (see `Openings.queue`)."""
+        path = self.paths.logs
+        self.openings.queue(
+            (path, self._log_page_params(log_type, window, page, page_size)) for page in pages
+        )
 
     def _log_page_params(
         self, log_type: int, window: Window, page: int, page_size: int

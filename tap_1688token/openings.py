@@ -13,10 +13,10 @@ Nothing here does HTTP: it is given the function that does.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -38,11 +38,18 @@ class Openings:
 
     def __init__(self, fetch: Fetch, *, look_ahead: int = 0) -> None:
         self._fetch = fetch
-        #: answers an opening may still fetch beyond its stream's first requests: one
-        #: budget for the run, so what waits for its turn is bounded whatever the streams
+        #: answers that may be kept at once beyond the streams' first requests, unasked
+        #: for: one bound for the run, so what waits for its turn is bounded whatever the
+        #: streams. A unit is given back when its answer is handed out.
         self._look_ahead = look_ahead
         self._lock = threading.Lock()
         self._kept: dict[Key, Future[dict[str, Any]]] = {}
+        #: kept answers that hold a unit of the look-ahead
+        self._counted: set[Key] = set()
+        #: requests waiting for the look-ahead, by stream, in the order streams are written
+        self._queued: dict[str, deque[tuple[Key, str, Mapping[str, Any]]]] = {}
+        #: streams whose opening is over: all their requests are asked or queued
+        self._opened: set[str] = set()
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         #: each stream's opening, by stream name, until the stream's turn
@@ -55,6 +62,10 @@ class Openings:
             return self._fetch_ahead(key, path, params, step=step)
         with self._lock:
             kept = self._kept.pop(key, None)
+            if key in self._counted:
+                self._counted.discard(key)
+                self._look_ahead += 1
+                self._send_queued()
         if kept is not None:
             try:
                 return kept.result()
@@ -107,9 +118,10 @@ class Openings:
         if workers < 2:
             return  # strictly sequential: every request in its turn
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="opening")
-        # Under the lock: an opening already running finds itself in `_begun` (see `take`).
+        # Under the lock: an opening already running finds itself in `_begun` (see `queue`).
         with self._lock:
             for name, opening in openings.items():
+                self._queued[name] = deque()  # in the order the streams will be written
                 self._begun[name] = self._pool.submit(self._open, name, opening)
 
     def send_ahead(self, path: str, params: Mapping[str, Any]) -> None:
@@ -123,26 +135,53 @@ class Openings:
             if key in self._kept:
                 return
             if self._pool is not None:
-                with contextlib.suppress(RuntimeError):  # shut down: the run is over
-                    # The pool's own future: one the run's end drops from the queue is
-                    # cancelled, so whoever waits for it asks for itself (see `get`).
-                    self._kept[key] = self._pool.submit(self._fetch, path, params, ahead=True)
+                self._submit(key, path, params)
                 return
         future, mine = self._register(key)
         if mine:
             self.aside(self._send, future, path, params)
 
-    def take(self, answers: int) -> int:
-        """How many of `answers` an opening may send ahead beyond its first requests (its
-        stream's next pages): what is left of the run's look-ahead, at most; none once
-        its stream's turn has come (the stream asks for them itself, first in line)."""
+    def queue(self, requests: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """From an opening: more requests its stream's turn will make (a window's later
+        pages), sent ahead as the look-ahead allows. Those it does not allow yet wait,
+        earlier streams' first, until answers kept are handed out; those of a stream whose
+        turn has come are dropped (the stream asks for them itself, first in line)."""
         stream = getattr(self._local, "stream", None)
         with self._lock:
-            if stream is not None and stream not in self._begun:
-                return 0  # its turn has come: `settle` took its opening
-            granted = max(0, min(answers, self._look_ahead))
-            self._look_ahead -= granted
-            return granted
+            waiting = self._queued.get(stream) if stream in self._begun else None
+            if waiting is None:
+                return
+            waiting.extend((_key(path, params), path, params) for path, params in requests)
+            self._send_queued()
+
+    def _send_queued(self) -> None:
+        """Send what waits for the look-ahead, as far as it goes (under the lock).
+
+        In the order streams are written, whenever their openings end: the look-ahead
+        goes to the next stream to be written, whose answers are taken first and so give
+        it back soonest. A later stream's requests wait until every earlier stream's
+        opening is over, and then behind those requests."""
+        for name, waiting in self._queued.items():
+            while waiting and self._look_ahead > 0:
+                key, path, params = waiting.popleft()
+                if key not in self._kept and self._submit(key, path, params):
+                    self._look_ahead -= 1
+                    self._counted.add(key)
+            if waiting or name not in self._opened:
+                return
+
+    def _submit(self, key: Key, path: str, params: Mapping[str, Any]) -> bool:
+        """Send a request ahead on the openings' threads (under the lock); False once the
+        run is over."""
+        if self._pool is None:
+            return False
+        try:
+            # The pool's own future: one the run's end drops from the queue is cancelled,
+            # so whoever waits for it asks for itself (see `get`).
+            self._kept[key] = self._pool.submit(self._fetch, path, params, ahead=True)
+        except RuntimeError:  # shut down: the run is over
+            return False
+        return True
 
     def aside(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         """`call(*args, **kwargs)` on a thread of its own, its requests sent ahead like an
@@ -178,6 +217,7 @@ class Openings:
         outlives its stream."""
         with self._lock:
             begun = self._begun.pop(name, None)
+            self._queued.pop(name, None)
         if begun is not None and not begun.cancel():
             begun.result()  # an opening never raises: see `_open`
 
@@ -189,6 +229,10 @@ class Openings:
         except BaseException as exc:
             # The stream asks again in its turn (see `get`), and meets the failure then.
             LOGGER.debug("An opening request failed ahead of its stream: %s", exc)
+        finally:
+            with self._lock:
+                self._opened.add(name)
+                self._send_queued()  # later streams' requests may have waited for it
 
     def close(self) -> None:
         """Drop what no stream asked for; do not wait for openings still on their way."""
@@ -196,3 +240,4 @@ class Openings:
             self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._kept.clear()
+            self._queued.clear()
