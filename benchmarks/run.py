@@ -3,7 +3,7 @@
     uv run python -m benchmarks.run [--logs 60000] [--days 30] [--latency 0.03]
         [--rate-limit 60/10] [--only a,b,c] [--repeat 3] [--concurrency-default 4]
         [--tap-config-json '{"page_size": 100}'] [--streams usage|logs|all]
-        [--fault-rate 0.08] [--markdown]
+        [--fault-rate 0.08] [--markdown] [--against REV[,REV ...]]
 
 One run serves a simulated gateway on 127.0.0.1 holding `--logs` logs over `--days` days,
 answering each request after `--latency` seconds, optionally behind New API's limiter
@@ -51,11 +51,19 @@ Children run with a private bytecode cache, compiled before anything is timed (s
 CPU during a row (server threads and stdout counting). When it nears the wall time, the
 server is the bottleneck.
 With --repeat N every row is the median of N runs (clients interleaved a, b, c, a, ...).
+
+With --against REV, (c) is also run as the tap of git revision REV (a worktree of it in a
+temporary folder, first on the child's PYTHONPATH; started through the entry point REV's
+pyproject.toml declares), row "c @REV", interleaved with this checkout's (c) against the same
+simulator and the same logs: the A/B of a change. The machine's speed drifts within minutes, so
+rows run apart do not compare; pairs run in turn do. Below the table, each such row is set
+against (c): the medians, and in how many pairs of the N each was faster.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -67,9 +75,10 @@ import sys
 import sysconfig
 import tempfile
 import time
+import tomllib
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -96,6 +105,8 @@ class Variant:
     argv: list[str]
     #: records expected, by the start of the stdout lines that count as them
     expected: dict[bytes, int]
+    #: environment variables set for the child (a revision's PYTHONPATH)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,14 +142,21 @@ class Child:
 
 
 def spawn(
-    argv: Sequence[str], consume: Callable[[IO[bytes]], T], timeout: float
+    argv: Sequence[str],
+    consume: Callable[[IO[bytes]], T],
+    timeout: float,
+    env: dict[str, str] | None = None,
 ) -> tuple[T, Child]:
-    """Run `argv` through the launcher (for a clean peak RSS) and `consume` its stdout."""
+    """Run `argv` through the launcher (for a clean peak RSS) and `consume` its stdout;
+    `env`: variables set for it beside this process's."""
     with tempfile.TemporaryDirectory() as tmp:
         report, errors = Path(tmp) / "report.json", Path(tmp) / "stderr"
         command = [sys.executable, "-S", str(LAUNCH), str(report), str(timeout), *argv]
+        environ = os.environ | env if env else None
         with errors.open("wb") as err:
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, cwd=ROOT)  # noqa: S603
+            proc = subprocess.Popen(  # noqa: S603
+                command, stdout=subprocess.PIPE, stderr=err, cwd=ROOT, env=environ
+            )
             assert proc.stdout is not None
             with proc.stdout:
                 consumed = consume(proc.stdout)
@@ -172,7 +190,7 @@ def measure(variant: Variant, sim: Simulator, timeout: float) -> Result:
     sim.reset_requests()
     sim.reset_limiter()
     before = _cpu_self()
-    counts, child = spawn(variant.argv, count_lines(list(variant.expected)), timeout)
+    counts, child = spawn(variant.argv, count_lines(list(variant.expected)), timeout, variant.env)
     sim_cpu = _cpu_self() - before
     statuses = Counter(request.status for request in sim.requests)
     endpoints = Counter(
@@ -261,16 +279,22 @@ def warm_bytecode_cache(cache: Path) -> None:
     """
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
-    compile_all = [sys.executable, "-m", "compileall", "-q", "-j", "0"]
-    packages = [sysconfig.get_path("purelib"), str(ROOT / "tap_1688token"), str(LAUNCH.parent)]
+    _compile(sysconfig.get_path("purelib"), str(ROOT / "tap_1688token"), str(LAUNCH.parent))
     for argv in (
-        [*compile_all, *packages],
         [str(TAP), "--about"],  # and the standard library modules they import
         [sys.executable, "-m", "benchmarks.baseline", "--help"],
     ):
         _, child = spawn(argv, lambda s: s.read(), 300)
         if child.code != 0:
             raise SystemExit(f"{' '.join(argv[:4])} failed: {child.last}")
+
+
+def _compile(*folders: str) -> None:
+    """Compile the Python files in `folders` into the children's bytecode cache."""
+    argv = [sys.executable, "-m", "compileall", "-q", "-j", "0", *folders]
+    _, child = spawn(argv, lambda s: s.read(), 300)
+    if child.code != 0:
+        raise SystemExit(f"compiling {', '.join(folders)} failed: {child.last}")
 
 
 def tap_about() -> tuple[int | None, float, float]:
@@ -342,6 +366,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="share of requests the simulator fails (429 with and without Retry-After: 1, "
         "502, success:false, a truncated body, a dropped connection), e.g. 0.08",
+    )
+    parser.add_argument(
+        "--against",
+        type=_revisions,
+        default=[],
+        help="git revisions whose tap runs as (c) too, interleaved with this checkout's: "
+        "e.g. HEAD~1 (comma-separated for several)",
     )
     parser.add_argument(
         "--streams",
@@ -436,6 +467,85 @@ def variants(
 
 def _num(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
+
+
+def _revisions(text: str) -> list[str]:
+    return [rev.strip() for rev in text.split(",") if rev.strip()]
+
+
+@contextlib.contextmanager
+def worktrees(revisions: Sequence[str], workdir: Path) -> Iterator[dict[str, Path]]:
+    """A detached worktree of each revision (by its short hash), removed afterwards."""
+    made: dict[str, Path] = {}
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *args], check=False, capture_output=True)  # noqa: S603, S607
+        if done.returncode != 0:
+            error = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise SystemExit(f"--against: git {' '.join(args)}: {error[-1] if error else ''}")
+        return done.stdout.decode().strip()
+
+    try:
+        for revision in revisions:
+            short = git("rev-parse", "--short", f"{revision}^{{commit}}")
+            if short not in made:
+                path = workdir / f"rev-{short}"
+                git("worktree", "add", "--detach", "--quiet", str(path), short)
+                made[short] = path
+        yield made
+    finally:
+        for path in made.values():
+            git("worktree", "remove", "--force", str(path))
+
+
+def entry_point(root: Path) -> list[str]:
+    """The command a checkout at `root` installs as tap-1688token, run from its sources
+    (with its folder on PYTHONPATH; -P: not the working directory, this checkout, first)."""
+    scripts = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["tap-1688token"].partition(":")
+    code = f"import sys; from {module} import {function}; sys.exit({function}())"
+    return [sys.executable, "-P", "-c", code]
+
+
+def _check_sources(variant: Variant, root: Path) -> None:
+    """Stop unless `variant`'s child imports the tap from `root`."""
+    python, *_ = variant.argv
+    code = "import tap_1688token; print(tap_1688token.__file__)"
+    out, child = spawn([python, "-P", "-c", code], lambda s: s.read(), 60, variant.env)
+    found = Path(out.decode().strip())
+    if child.code != 0 or not found.is_relative_to(root):
+        raise SystemExit(f"{variant.label}: the tap comes from {found}, not {root}")
+
+
+def revision_variants(tap_default: Variant, trees: dict[str, Path]) -> list[Variant]:
+    """(c) as the tap of each revision: its sources first on the path, its entry point."""
+    found = []
+    for short, path in trees.items():
+        variant = replace(
+            tap_default,
+            key=f"c@{short}",
+            label=f"c @{short}",
+            argv=entry_point(path) + tap_default.argv[1:],
+            env={"PYTHONPATH": str(path)},
+        )
+        _check_sources(variant, path)
+        found.append(variant)
+    return found
+
+
+def pairs(runs: dict[str, list[Result]], key: str) -> str:
+    """(c) against the row `key`, run for run: medians, and which was faster how often."""
+    ours, theirs = runs["c"], runs[key]
+    faster = sum(mine.wall < other.wall for mine, other in zip(ours, theirs, strict=True))
+
+    def med(results: list[Result], name: str) -> float:
+        return statistics.median(float(getattr(r, name)) for r in results)
+
+    return (
+        f"c against {key.replace('c@', 'c @')}: wall {med(ours, 'wall'):.2f} vs "
+        f"{med(theirs, 'wall'):.2f} s (medians), CPU {med(ours, 'cpu'):.2f} vs "
+        f"{med(theirs, 'cpu'):.2f} s; this checkout faster in {faster} of {len(ours)} pairs"
+    )
 
 
 def table(
@@ -539,11 +649,19 @@ def main(argv: list[str] | None = None) -> int:
         per_record_floor = cpu_floor(sim, base_url)
         sim.config.fault_rate = args.fault_rate
         chosen = variants(args, base_url, Path(workdir), counts, declared, sim=sim)
-        runs: dict[str, list[Result]] = {variant.key: [] for variant in chosen}
-        for i in range(args.repeat):
-            for variant in chosen:
-                print(f"run {i + 1}/{args.repeat}: {variant.label} ...", file=sys.stderr)
-                runs[variant.key].append(measure(variant, sim, args.timeout))
+        with worktrees(args.against, Path(workdir)) as trees:
+            for path in trees.values():
+                _compile(str(path / "tap_1688token"))
+            tap_default = next((v for v in chosen if v.key == "c"), None)
+            if trees and tap_default is None:
+                raise SystemExit("--against compares with (c): add c to --only")
+            if tap_default is not None:
+                chosen += revision_variants(tap_default, trees)
+            runs: dict[str, list[Result]] = {variant.key: [] for variant in chosen}
+            for i in range(args.repeat):
+                for variant in chosen:
+                    print(f"run {i + 1}/{args.repeat}: {variant.label} ...", file=sys.stderr)
+                    runs[variant.key].append(measure(variant, sim, args.timeout))
     rows = [(variant, median(runs[variant.key])) for variant in chosen]
 
     names = ", ".join(f"{STREAM_BY_TYPE[t].split('_')[0]} {n}" for t, n in counts.items())
@@ -568,6 +686,9 @@ def main(argv: list[str] | None = None) -> int:
         if variant.key != "a":
             spread = ", ".join(f"{endpoint} {n}" for endpoint, n in result.endpoints)
             print(f"{variant.label} requests (first run), by endpoint: {spread}")
+    for variant in chosen:
+        if variant.key.startswith("c@"):
+            print(pairs(runs, variant.key))
     if failures:
         print("\n".join(failures))
     if args.markdown:
