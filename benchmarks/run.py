@@ -382,7 +382,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "only, and the baseline reads type 2 only), the log streams, or every stream (the "
         "whole run a user waits for; its latency floor is then the requests the run made)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.against and "c" not in args.only:
+        parser.error("--against compares with (c): add c to --only")
+    return args
 
 
 def log_catalog(
@@ -495,7 +498,9 @@ def worktrees(revisions: Sequence[str], workdir: Path) -> Iterator[dict[str, Pat
         yield made
     finally:
         for path in made.values():
-            git("worktree", "remove", "--force", str(path))
+            # Not `git`: a removal that fails must not hide why the run stopped.
+            remove = ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)]
+            subprocess.run(remove, check=False, capture_output=True)  # noqa: S603
 
 
 def entry_point(root: Path) -> list[str]:
@@ -653,8 +658,6 @@ def main(argv: list[str] | None = None) -> int:
             for path in trees.values():
                 _compile(str(path / "tap_1688token"))
             tap_default = next((v for v in chosen if v.key == "c"), None)
-            if trees and tap_default is None:
-                raise SystemExit("--against compares with (c): add c to --only")
             if tap_default is not None:
                 chosen += revision_variants(tap_default, trees)
             runs: dict[str, list[Result]] = {variant.key: [] for variant in chosen}

@@ -147,11 +147,13 @@ class Openings:
         earlier streams' first, until answers kept are handed out; those of a stream whose
         turn has come are dropped (the stream asks for them itself, first in line)."""
         stream = getattr(self._local, "stream", None)
+        # Made before the lock is taken: the caller's code never runs under it.
+        entries = [(_key(path, params), path, params) for path, params in requests]
         with self._lock:
             waiting = self._queued.get(stream) if stream in self._begun else None
             if waiting is None:
                 return
-            waiting.extend((_key(path, params), path, params) for path, params in requests)
+            waiting.extend(entries)
             self._send_queued()
 
     def _send_queued(self) -> None:

@@ -70,3 +70,10 @@ def test_against_an_unknown_revision_names_it(tmp_path: Path) -> None:
         run.worktrees(["no-such-revision"], tmp_path),
     ):
         pass
+
+
+def test_against_needs_the_row_it_is_set_against(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        run.parse_args(["--only", "a", "--against", "HEAD"])
+    assert stopped.value.code == 2
+    assert "--against compares with (c): add c to --only" in capsys.readouterr().err
