@@ -220,6 +220,7 @@ class Openings:
         with self._lock:
             begun = self._begun.pop(name, None)
             self._queued.pop(name, None)
+            self._send_queued()  # nothing waits behind this stream's opening any more
         if begun is not None and not begun.cancel():
             begun.result()  # an opening never raises: see `_open`
 
