@@ -49,7 +49,10 @@ against (a), and the floors:
 Children run with a private bytecode cache, compiled before anything is timed (see
 `warm_bytecode_cache`). The simulator runs in this process: "sim CPU" is this process's
 CPU during a row (server threads and stdout counting). When it nears the wall time, the
-server is the bottleneck.
+server is the bottleneck. "sim ms" is the simulator's mean time from a request's arrival to
+its answer written: the floors count --latency for it, and what it takes beyond is the
+stand-in's own lateness (its threads building pages in one interpreter, on the cores the
+clients use), which no client can win back.
 With --repeat N every row is the median of N runs (clients interleaved a, b, c, a, ...).
 
 With --against REV, (c) is also run as the tap of git revision REV (a worktree of it in a
@@ -119,6 +122,8 @@ class Result:
     limited: int
     other: int
     sim_cpu: float
+    #: the simulator's mean time from a request's arrival to its answer written, in ms
+    sim_ms: float = math.nan
     error: str = ""
     #: requests answered, by endpoint ("/api/log/self type=2"), most first
     endpoints: tuple[tuple[str, int], ...] = ()
@@ -197,6 +202,7 @@ def measure(variant: Variant, sim: Simulator, timeout: float) -> Result:
         request.path + (f" type={request.params['type']}" if "type" in request.params else "")
         for request in sim.requests
     )
+    answered = [r.answered_in for r in sim.requests if r.answered_in is not None]
     records = sum(counts.values())
     wrong = [
         f"{counts[prefix]} for {n} {prefix.decode()[-12:]}"
@@ -219,6 +225,7 @@ def measure(variant: Variant, sim: Simulator, timeout: float) -> Result:
         limited=statuses[429],
         other=sum(statuses.values()) - statuses[200] - statuses[429],
         sim_cpu=sim_cpu,
+        sim_ms=statistics.fmean(answered) * 1000 if answered else math.nan,
         error=error,
         endpoints=tuple(endpoints.most_common()),
     )
@@ -546,10 +553,14 @@ def pairs(runs: dict[str, list[Result]], key: str) -> str:
     def med(results: list[Result], name: str) -> float:
         return statistics.median(float(getattr(r, name)) for r in results)
 
+    each = ", ".join(
+        f"{mine.wall:.2f}/{other.wall:.2f}" for mine, other in zip(ours, theirs, strict=True)
+    )
     return (
         f"c against {key.replace('c@', 'c @')}: wall {med(ours, 'wall'):.2f} vs "
         f"{med(theirs, 'wall'):.2f} s (medians), CPU {med(ours, 'cpu'):.2f} vs "
-        f"{med(theirs, 'cpu'):.2f} s; this checkout faster in {faster} of {len(ours)} pairs"
+        f"{med(theirs, 'cpu'):.2f} s; this checkout faster in {faster} of {len(ours)} pairs "
+        f"(wall s, in run order: {each})"
     )
 
 
@@ -563,7 +574,7 @@ def table(
     head = [
         "client", "conc", "wall s", "rec/s", "req 200/429/other", "CPU s", "RSS MB",
         "speed-up", "CPU x", "lat floor s", "lim floor s", "wall/floor", "CPU us/rec",
-        "x CPU floor", "sim CPU s", "status",
+        "x CPU floor", "sim CPU s", "sim ms", "status",
     ]  # fmt: skip
     base = next((result for variant, result in rows if variant.key == "a"), None)
     limiter = 0.0
@@ -599,6 +610,7 @@ def table(
                 "-" if math.isnan(per_record) else _num(per_record * 1e6),
                 "-" if math.isnan(per_record) else f"{per_record / per_record_floor:.1f}",
                 _num(r.sim_cpu, 2),
+                "-" if math.isnan(r.sim_ms) else _num(r.sim_ms),
                 "FAILED" if r.error else "ok",
             ]
         )

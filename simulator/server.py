@@ -221,7 +221,10 @@ class RequestRecord:
     """One request as received; ``status`` is 0 while in flight and for dropped ones.
 
     ``at`` is when it arrived in real time (``time.time()``), the observer's clock, not the
-    server's (:meth:`Simulator.clock`).
+    server's (:meth:`Simulator.clock`). ``answered_in`` is the seconds from its arrival (its
+    headers read) to its answer's last byte written; None while in flight and for one hung up
+    on. Beyond ``latency`` it is the simulator's own lateness: its threads' work and their turns
+    at one interpreter, on the cores the client under test uses.
     """
 
     path: str
@@ -229,6 +232,7 @@ class RequestRecord:
     status: int
     headers: dict[str, str]
     at: float = 0.0
+    answered_in: float | None = None
 
 
 @dataclass
@@ -1012,6 +1016,7 @@ class _Handler(BaseHTTPRequestHandler):
         return formatdate(timestamp, usegmt=True)
 
     def do_GET(self) -> None:
+        arrived = time.monotonic()
         sim = self.server.sim
         url = urlsplit(self.path)
         # Go's c.Query returns the first value of a repeated parameter.
@@ -1039,6 +1044,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._trickle(body, rate)
         else:
             self.wfile.write(body)
+        record.answered_in = time.monotonic() - arrived
 
     def _trickle(self, body: bytes, rate: float) -> None:
         """Write ``body`` in pieces at ``rate`` bytes a second (headers are already out)."""

@@ -847,3 +847,7 @@ def test_latency_is_a_round_trip_with_the_servers_work_inside_it(logs):
     assert answer.status_code == 200
     assert 0.15 <= served[0] - sent <= 0.3
     assert 0.4 <= took < 0.48, f"{took:.3f} s for a 0.4 s round trip with 0.1 s of work"
+    # What the benchmark reports as the simulator's own time: the round trip, no more.
+    (record,) = sim.requests
+    assert record.answered_in is not None
+    assert 0.4 <= record.answered_in <= took
