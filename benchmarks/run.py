@@ -314,18 +314,17 @@ def tap_about() -> tuple[int | None, float, float]:
     return (int(default) if isinstance(default, int) else None), child.cpu, child.rss_mb
 
 
+def _git(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """`git -C <this checkout> ARGS`, its output captured; a failure of git's is returned."""
+    return subprocess.run(["git", "-C", str(ROOT), *args], check=False, capture_output=True)  # noqa: S603, S607
+
+
 def tap_revision() -> str:
     """The commit the tap was measured at, and whether tap_1688token/ had local changes."""
-
-    def git(*args: str) -> str:
-        command = ["git", "-C", str(ROOT), *args]
-        done = subprocess.run(command, check=False, capture_output=True)  # noqa: S603
-        return done.stdout.decode().strip()
-
     try:
         head, dirty = (
-            git("rev-parse", "--short", "HEAD"),
-            git("status", "--porcelain", "tap_1688token"),
+            _git("rev-parse", "--short", "HEAD").stdout.decode().strip(),
+            _git("status", "--porcelain", "tap_1688token").stdout.decode().strip(),
         )
     except OSError:
         return "unknown"
@@ -488,8 +487,8 @@ def worktrees(revisions: Sequence[str], workdir: Path) -> Iterator[dict[str, Pat
     """A detached worktree of each revision (by its short hash), removed afterwards."""
     made: dict[str, Path] = {}
 
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(ROOT), *args], check=False, capture_output=True)  # noqa: S603, S607
+    def must(*args: str) -> str:
+        done = _git(*args)
         if done.returncode != 0:
             error = done.stderr.decode("utf-8", "replace").strip().splitlines()
             raise SystemExit(f"--against: git {' '.join(args)}: {error[-1] if error else ''}")
@@ -497,17 +496,16 @@ def worktrees(revisions: Sequence[str], workdir: Path) -> Iterator[dict[str, Pat
 
     try:
         for revision in revisions:
-            short = git("rev-parse", "--short", f"{revision}^{{commit}}")
+            short = must("rev-parse", "--short", f"{revision}^{{commit}}")
             if short not in made:
                 path = workdir / f"rev-{short}"
-                git("worktree", "add", "--detach", "--quiet", str(path), short)
+                must("worktree", "add", "--detach", "--quiet", str(path), short)
                 made[short] = path
         yield made
     finally:
         for path in made.values():
-            # Not `git`: a removal that fails must not hide why the run stopped.
-            remove = ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)]
-            subprocess.run(remove, check=False, capture_output=True)  # noqa: S603
+            # Not `must`: a removal that fails must not hide why the run stopped.
+            _git("worktree", "remove", "--force", str(path))
 
 
 def entry_point(root: Path) -> list[str]:
@@ -548,19 +546,14 @@ def revision_variants(tap_default: Variant, trees: dict[str, Path]) -> list[Vari
 def pairs(runs: dict[str, list[Result]], key: str) -> str:
     """(c) against the row `key`, run for run: medians, and which was faster how often."""
     ours, theirs = runs["c"], runs[key]
-    faster = sum(mine.wall < other.wall for mine, other in zip(ours, theirs, strict=True))
-
-    def med(results: list[Result], name: str) -> float:
-        return statistics.median(float(getattr(r, name)) for r in results)
-
-    each = ", ".join(
-        f"{mine.wall:.2f}/{other.wall:.2f}" for mine, other in zip(ours, theirs, strict=True)
-    )
+    turns = list(zip(ours, theirs, strict=True))
+    faster = sum(mine.wall < other.wall for mine, other in turns)
+    each = ", ".join(f"{mine.wall:.2f}/{other.wall:.2f}" for mine, other in turns)
+    middle, theirs_middle = median(ours), median(theirs)
     return (
-        f"c against {key.replace('c@', 'c @')}: wall {med(ours, 'wall'):.2f} vs "
-        f"{med(theirs, 'wall'):.2f} s (medians), CPU {med(ours, 'cpu'):.2f} vs "
-        f"{med(theirs, 'cpu'):.2f} s; this checkout faster in {faster} of {len(ours)} pairs "
-        f"(wall s, in run order: {each})"
+        f"c against {key.replace('c@', 'c @')}: wall {middle.wall:.2f} vs "
+        f"{theirs_middle.wall:.2f} s (medians), CPU {middle.cpu:.2f} vs {theirs_middle.cpu:.2f} s; "
+        f"this checkout faster in {faster} of {len(turns)} pairs (wall s, in run order: {each})"
     )
 
 
