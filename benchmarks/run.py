@@ -527,20 +527,28 @@ def _check_sources(variant: Variant, root: Path) -> None:
         raise SystemExit(f"{variant.label}: the tap comes from {found}, not {root}")
 
 
-def revision_variants(tap_default: Variant, trees: dict[str, Path]) -> list[Variant]:
-    """(c) as the tap of each revision: its sources first on the path, its entry point."""
-    found = []
-    for short, path in trees.items():
-        variant = replace(
-            tap_default,
-            key=f"c@{short}",
-            label=f"c @{short}",
-            argv=entry_point(path) + tap_default.argv[1:],
-            env={"PYTHONPATH": str(path)},
-        )
-        _check_sources(variant, path)
-        found.append(variant)
-    return found
+def from_sources(variant: Variant, root: Path, **changes: str) -> Variant:
+    """`variant` run from the sources of the checkout at `root`: its folder first on the
+    path, through its entry point (and checked to import the tap from there)."""
+    started = replace(
+        variant,
+        argv=entry_point(root) + variant.argv[1:],
+        env={"PYTHONPATH": str(root)},
+        **changes,  # type: ignore[arg-type]
+    )
+    _check_sources(started, root)
+    return started
+
+
+def compared(tap_default: Variant, trees: dict[str, Path]) -> list[Variant]:
+    """(c), and (c) as the tap of each revision, all started alike. The installed command
+    imports this checkout through the editable install's finder, which costs ~0.07 CPU s a
+    run more than a folder on PYTHONPATH (the same commit against itself, 6 pairs: 0.75 vs
+    0.66 s): started differently, (c) lost every A/B by that much."""
+    return [from_sources(tap_default, ROOT)] + [
+        from_sources(tap_default, path, key=f"c@{short}", label=f"c @{short}")
+        for short, path in trees.items()
+    ]
 
 
 def pairs(runs: dict[str, list[Result]], key: str) -> str:
@@ -663,8 +671,9 @@ def main(argv: list[str] | None = None) -> int:
             for path in trees.values():
                 _compile(str(path / "tap_1688token"))
             tap_default = next((v for v in chosen if v.key == "c"), None)
-            if tap_default is not None:
-                chosen += revision_variants(tap_default, trees)
+            if trees and tap_default is not None:
+                chosen.remove(tap_default)
+                chosen += compared(tap_default, trees)
             runs: dict[str, list[Result]] = {variant.key: [] for variant in chosen}
             for i in range(args.repeat):
                 for variant in chosen:
