@@ -1,4 +1,4 @@
-"""The benchmark's A/B mode: `--against REV` runs REV's tap beside this checkout's."""
+"""The benchmarks: `--against REV` runs a revision's tap beside this one; `costs`, each step."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import run
+from benchmarks import costs, run
 
 ROOT = Path(run.__file__).resolve().parent.parent
 
@@ -77,3 +77,30 @@ def test_against_needs_the_row_it_is_set_against(capsys: pytest.CaptureFixture[s
         run.parse_args(["--only", "a", "--against", "HEAD"])
     assert stopped.value.code == 2
     assert "--against compares with (c): add c to --only" in capsys.readouterr().err
+
+
+def test_costs_measures_each_step_and_a_whole_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert costs.main(["--logs", "1200", "--days", "2", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    figures = {}
+    for line in out.splitlines():
+        if line.startswith("  "):
+            name, _, figure = line.strip().rpartition("  ")
+            figures[name.strip()] = float(figure.split()[0])
+    assert out.splitlines()[0] == "1200 usage logs in 13 pages of 100"
+    # The run wrote every log; its requests are the 13 pages and what the run learns.
+    assert "in a run of usage_logs (1200 records, " in out
+    expected = [
+        "to_records",
+        "the key's digest",
+        "parsing `other`",
+        "the charge's inputs",
+        "the tap's client (HTTP and decoding)",
+        "its transport (requests' URL, urllib3, http.client)",
+        "decoding the page",
+        "by hand over a socket",
+        "imports (start-up)",
+        "main thread after them",
+        "every other thread (the requests)",
+    ]
+    assert all(figures[name] > 0 for name in expected), figures
